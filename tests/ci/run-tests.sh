@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make test`: every check CI runs, in order. Each stage's output streams as it
+# runs; a summary line per stage and a closing count follow. Stages after a
+# failure still run (except after bootstrap or test bed start-up, which the rest
+# needs), so one run shows everything that is red. Exit status is non-zero if any
+# stage failed.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+summary=()
+passed=0
+failed=0
+
+run_stage() {
+  local name=$1 start rc
+  start=$(date +%s)
+  printf '\n===== stage %s =====\n' "$name"
+  bash tests/ci/stages.sh "$name"
+  rc=$?
+  local took=$(( $(date +%s) - start ))
+  if [ $rc -eq 0 ]; then
+    summary+=("$(printf 'stage %-13s PASS %5ss' "$name" "$took")")
+    passed=$((passed + 1))
+  else
+    summary+=("$(printf 'stage %-13s FAIL %5ss (exit %s)' "$name" "$took" "$rc")")
+    failed=$((failed + 1))
+  fi
+  return $rc
+}
+
+finish() {
+  printf '\n===== summary =====\n'
+  printf '%s\n' "${summary[@]}"
+  printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+
+t0=$(date +%s)
+printf '\n===== stage bootstrap =====\n'
+if bash tests/ci/bootstrap.sh; then
+  summary+=("$(printf 'stage %-13s PASS %5ss' bootstrap "$(( $(date +%s) - t0 ))")")
+  passed=$((passed + 1))
+else
+  summary+=("stage bootstrap     FAIL")
+  failed=$((failed + 1))
+  finish
+fi
+
+run_stage lint
+run_stage sanity
+run_stage unit
+if run_stage testbed-up; then
+  run_stage integration
+  run_stage molecule
+fi
+# Always stop what we started, in the order the test bed needs.
+run_stage testbed-down
+printf 'total wall time: %ss\n' "$(( $(date +%s) - t0 ))"
+finish

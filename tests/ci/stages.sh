@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The stages of `make test`, one function each, so `make <stage>` and CI run the
+# same commands. Sourced by run-tests.sh; also runnable as `stages.sh STAGE`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+export PATH="$PWD/.venv/bin:$PATH"
+export ANSIBLE_CONFIG="$PWD/ansible.cfg"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+
+stage_lint() {
+  ruff check .
+  ruff format --check .
+  yamllint --strict .
+  ansible-lint --nocolor
+}
+
+# ansible-test wants the collection as a real directory under
+# ansible_collections/<ns>/<name>, outside any other git checkout.
+stage_sanity() {
+  local root="${TMPDIR:-/tmp}/kvmops-sanity"
+  local dest="$root/ansible_collections/kvmops/kvm"
+  rm -rf "$root"
+  mkdir -p "$dest"
+  git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/"
+  (cd "$dest" && ansible-test sanity --venv --python 3.11 --color no)
+}
+
+stage_unit() {
+  pytest -q tests/unit
+}
+
+stage_testbed_up() {
+  tests/testbed/all.sh start
+}
+
+stage_integration() {
+  pytest -q tests/integration
+}
+
+stage_molecule() {
+  molecule test --all
+}
+
+stage_testbed_down() {
+  tests/testbed/all.sh stop
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  [ $# -eq 1 ] || { echo "usage: $0 STAGE" >&2; exit 2; }
+  "stage_${1//-/_}"
+fi

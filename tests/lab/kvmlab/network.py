@@ -1,0 +1,133 @@
+"""The lab network: bridge kvmlab0 and the apt proxy that is the guests' only way out.
+
+A plain Linux bridge rather than a libvirt network keeps libvirt's network
+list free for the product's own tests. Guests get no route off the bridge at
+all; apt-cacher-ng on the host forwards only to the host's own Debian mirrors
+(ForceManaged), so no NAT or nftables rule is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import image
+from .common import BRIDGE, CACHE_DIR, HOST_IP, NETWORK, PROXY_PORT, RUN_DIR, STATE_DIR, LabError, file_lock, log, run
+
+ACNG_DIR = STATE_DIR / "apt-cacher-ng"
+ACNG_PIDFILE = RUN_DIR / "apt-cacher-ng.pid"
+ACNG_CACHE = CACHE_DIR / "apt-cacher-ng"  # kept by `down --all`: warm package cache
+
+
+def bridge_exists() -> bool:
+    return Path(f"/sys/class/net/{BRIDGE}/bridge").is_dir()
+
+
+def up() -> None:
+    # Parallel Molecule scenarios call this at the same moment.
+    with file_lock(RUN_DIR / "net.lock"):
+        _up()
+
+
+def _up() -> None:
+    if not bridge_exists():
+        if Path(f"/sys/class/net/{BRIDGE}").exists():
+            raise LabError(f"{BRIDGE} exists but is not a bridge; remove it by hand")
+        run(["ip", "link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
+    run(["ip", "addr", "replace", f"{HOST_IP}/{NETWORK.prefixlen}", "dev", BRIDGE])
+    run(["ip", "link", "set", BRIDGE, "up"])
+    _proxy_up()
+
+
+def down() -> None:
+    _proxy_down()
+    if bridge_exists():
+        run(["ip", "link", "del", BRIDGE])
+
+
+def _proxy_pid() -> int | None:
+    """PID of our running apt-cacher-ng, or None (a stale pid file is ignored)."""
+    try:
+        pid = int(ACNG_PIDFILE.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"apt-cacher-ng" in cmdline else None
+
+
+def _proxy_answers() -> bool:
+    try:
+        with socket.create_connection((HOST_IP, PROXY_PORT), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _acng_config() -> str:
+    lines = [
+        f"CacheDir: {ACNG_CACHE}",
+        f"LogDir: {ACNG_DIR / 'log'}",
+        "SupportDir: /usr/lib/apt-cacher-ng",
+        f"BindAddress: {HOST_IP}",
+        f"Port: {PROXY_PORT}",
+        f"PidFile: {ACNG_PIDFILE}",
+        f"SocketPath: {RUN_DIR / 'apt-cacher-ng.socket'}",
+        "ForeGround: 0",
+        # Only the remapped mirrors below may be fetched: guests cannot use the
+        # proxy to reach any other host.
+        "ForceManaged: 1",
+        "ExThreshold: 4",
+    ]
+    for index, (uri, _suites) in enumerate(image.host_mirrors()):
+        parts = urlsplit(uri)
+        lines.append(f"Remap-kvmlab{index}: {parts.netloc}{parts.path} ; {uri}/")
+    return "\n".join(lines) + "\n"
+
+
+def _proxy_up() -> None:
+    conf = ACNG_DIR / "conf"
+    for path in (conf, ACNG_DIR / "log", ACNG_CACHE, RUN_DIR):
+        path.mkdir(parents=True, exist_ok=True)
+    config = _acng_config()
+    conf_file = conf / "acng.conf"
+    changed = not conf_file.exists() or conf_file.read_text() != config
+    conf_file.write_text(config)
+    pid = _proxy_pid()
+    if pid and not changed and _proxy_answers():
+        return
+    if pid:
+        _proxy_down()
+    if not Path("/usr/sbin/apt-cacher-ng").exists():
+        raise LabError("apt-cacher-ng is not installed (apt-get install apt-cacher-ng)")
+    ACNG_PIDFILE.unlink(missing_ok=True)
+    log(f"starting apt-cacher-ng on {HOST_IP}:{PROXY_PORT}")
+    run(["/usr/sbin/apt-cacher-ng", "-c", str(conf)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if _proxy_pid() and _proxy_answers():
+            return
+        time.sleep(0.2)
+    raise LabError(f"apt-cacher-ng did not answer on {HOST_IP}:{PROXY_PORT}; see {ACNG_DIR / 'log'}")
+
+
+def _proxy_down() -> None:
+    pid = _proxy_pid()
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    ACNG_PIDFILE.unlink(missing_ok=True)
+
+
+def describe() -> str:
+    state = "up" if bridge_exists() else "down"
+    proxy = f"pid {_proxy_pid()}" if _proxy_pid() else "stopped"
+    return f"network {BRIDGE} {state} {HOST_IP}/{NETWORK.prefixlen}, apt proxy {proxy}"
