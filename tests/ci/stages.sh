@@ -42,6 +42,10 @@ stage_molecule() {
 }
 
 stage_testbed_down() {
+  # The lab bridge and apt proxy go too, unless lab VMs (`make lab`) still use them.
+  if [ -z "$(python tests/lab/labctl status 2>/dev/null)" ]; then
+    python tests/lab/labctl net-down
+  fi
   tests/testbed/all.sh stop
 }
 

@@ -100,7 +100,7 @@ def test_netdev_bridge_with_internal_and_vlan_ports(bridge: str) -> None:
     assert ovsdb_value(ports[INTERNAL_PORT]["tag"]) == []
     port_uuids = {ovsdb_value(ports[name]["_uuid"])[1] for name in (INTERNAL_PORT, VLAN_PORT)}
     bridge_ports = ovsdb_value(bridges[bridge]["ports"])
-    assert port_uuids <= {uuid for _, uuid in bridge_ports}
+    assert port_uuids <= {pair[1] for pair in bridge_ports}
 
     # ovs-vswitchd (not just ovsdb) must have accepted the ports: an interface
     # the datapath could not create gets ofport -1 and an error.

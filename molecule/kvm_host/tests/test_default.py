@@ -77,7 +77,7 @@ def test_libvirtd_conf_holds_converge_settings(host):
 @pytest.mark.parametrize(("server", "limit"), [("libvirtd", 64), ("admin", 3)])
 def test_running_daemon_uses_the_config(host, server, limit):
     out = host.check_output(f"virt-admin -c libvirtd:///system srv-clients-info {server}")
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in out.splitlines() if ":" in line)}
     assert int(fields["nclients_max"]) == limit, out
 
 

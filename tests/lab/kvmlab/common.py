@@ -36,10 +36,10 @@ def log(msg: str) -> None:
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a command; a failure becomes a LabError carrying its stderr tail."""
-    kwargs.setdefault("check", False)
+    kwargs.pop("check", None)  # failures are raised below, with context
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
-    proc = subprocess.run(cmd, **kwargs)  # noqa: S603 - argv lists only, no shell
+    proc = subprocess.run(cmd, check=False, **kwargs)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
         raise LabError(f"{' '.join(cmd[:4])} failed ({proc.returncode}): {' | '.join(tail)}")

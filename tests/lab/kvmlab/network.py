@@ -21,6 +21,7 @@ from .common import BRIDGE, CACHE_DIR, HOST_IP, NETWORK, PROXY_PORT, RUN_DIR, ST
 ACNG_DIR = STATE_DIR / "apt-cacher-ng"
 ACNG_PIDFILE = RUN_DIR / "apt-cacher-ng.pid"
 ACNG_CACHE = CACHE_DIR / "apt-cacher-ng"  # kept by `down --all`: warm package cache
+ACNG_SOCKET = RUN_DIR / "apt-cacher-ng.socket"
 
 
 def bridge_exists() -> bool:
@@ -33,7 +34,18 @@ def up() -> None:
         _up()
 
 
+def guard_route() -> None:
+    """Keep lab addresses on this machine even while the bridge is down.
+
+    Without the bridge, a connection to a lab VM (a stale Molecule instance, an
+    SSH retry) would follow the default route off the machine. This low-priority
+    `unreachable` route loses to the bridge's own route while the bridge is up.
+    """
+    run(["ip", "route", "replace", "unreachable", str(NETWORK), "metric", "4000"])
+
+
 def _up() -> None:
+    guard_route()
     if not bridge_exists():
         if Path(f"/sys/class/net/{BRIDGE}").exists():
             raise LabError(f"{BRIDGE} exists but is not a bridge; remove it by hand")
@@ -44,6 +56,7 @@ def _up() -> None:
 
 
 def down() -> None:
+    guard_route()
     _proxy_down()
     if bridge_exists():
         run(["ip", "link", "del", BRIDGE])
@@ -75,7 +88,7 @@ def _acng_config() -> str:
         f"BindAddress: {HOST_IP}",
         f"Port: {PROXY_PORT}",
         f"PidFile: {ACNG_PIDFILE}",
-        f"SocketPath: {RUN_DIR / 'apt-cacher-ng.socket'}",
+        f"SocketPath: {ACNG_SOCKET}",
         "ForeGround: 0",
         # Only the remapped mirrors below may be fetched: guests cannot use the
         # proxy to reach any other host.
@@ -118,13 +131,15 @@ def _proxy_down() -> None:
     pid = _proxy_pid()
     if pid:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
+        for _attempt in range(50):
             if not Path(f"/proc/{pid}").exists():
                 break
             time.sleep(0.1)
         else:
             os.kill(pid, signal.SIGKILL)
+    # apt-cacher-ng leaves both behind when it stops.
     ACNG_PIDFILE.unlink(missing_ok=True)
+    ACNG_SOCKET.unlink(missing_ok=True)
 
 
 def describe() -> str:

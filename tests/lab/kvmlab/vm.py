@@ -167,10 +167,9 @@ def up(spec: VmSpec, timeout: float) -> str:
         started = time.monotonic()
         created = create(conn, spec)
         waited = wait_ssh(conn, spec, timeout)
-        verb = "created" if created else "already up"
-        return f"{spec.name} {verb}, SSH after {time.monotonic() - started:.1f} s" + (
-            "" if created else f" (checked in {waited:.1f} s)"
-        )
+        if created:
+            return f"{spec.name} created, SSH after {time.monotonic() - started:.1f} s"
+        return f"{spec.name} already up (SSH checked in {waited:.1f} s)"
     finally:
         conn.close()
 
