@@ -23,6 +23,9 @@ class VmSpec:
     memory: int = 2048
     vcpus: int = 1
     numa_nodes: int = 0
+    # "tcg" or "kvm" (kvmlab.accel decides); part of the fingerprint, so a VM
+    # is recreated when the machine's answer changes.
+    accel: str = "tcg"
 
     @property
     def overlay(self) -> Path:
@@ -61,8 +64,12 @@ def _sub(parent, tag: str, text: str | None = None, **attrs):
 
 
 def _cpu(root, spec: VmSpec) -> None:
-    cpu = _sub(root, "cpu", mode="custom", match="exact", check="none")
-    _sub(cpu, "model", "qemu64", fallback="forbid")
+    if spec.accel == "kvm":
+        # The host's own CPU, virtualisation flags included, for nested guests.
+        cpu = _sub(root, "cpu", mode="host-passthrough", check="none")
+    else:
+        cpu = _sub(root, "cpu", mode="custom", match="exact", check="none")
+        _sub(cpu, "model", "qemu64", fallback="forbid")
     if spec.numa_nodes > 1:
         numa = _sub(cpu, "numa")
         for cell in range(spec.numa_nodes):
@@ -74,7 +81,7 @@ def _cpu(root, spec: VmSpec) -> None:
 
 
 def build_xml(spec: VmSpec, image_dir: Path, kernel_args: str, tb_cache: bool = True) -> str:
-    root = etree.Element("domain", type="qemu")
+    root = etree.Element("domain", type="kvm" if spec.accel == "kvm" else "qemu")
     _sub(root, "name", spec.name)
     _sub(root, "description", "kvmops lab VM (tests/lab/labctl); disposable")
     meta = _sub(root, "metadata")
@@ -95,7 +102,7 @@ def build_xml(spec: VmSpec, image_dir: Path, kernel_args: str, tb_cache: bool = 
     _sub(os_, "cmdline", cmdline(spec, kernel_args))
     features = _sub(root, "features")
     _sub(features, "acpi")  # needed for hot-plug and a clean ACPI shutdown
-    if tb_cache:
+    if tb_cache and spec.accel == "tcg":
         _sub(_sub(features, "tcg"), "tb-cache", TB_CACHE_MIB, unit="MiB")
     _cpu(root, spec)
     _sub(root, "on_poweroff", "destroy")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from . import common, domain, image
+from . import accel, common, domain, image
 from .common import KEY_PATH, LIBVIRT_URI, NAME_PREFIX, STATE_DIR, LabError, log, run
 from .domain import VmSpec
 
@@ -80,6 +81,7 @@ def create(conn, spec: VmSpec) -> bool:
     """Make sure the VM runs on the current image; True when it was (re)created."""
     image_dir = image.ensure(spec.variant)
     meta = image.load(image_dir)
+    spec = dataclasses.replace(spec, accel=accel.choose(image_dir / "vmlinuz"))
     fingerprint = spec.fingerprint(image_dir)
     for other in lab_domains(conn):
         other_meta = domain.read_metadata(other.XMLDesc()) or {}
@@ -113,7 +115,7 @@ def create(conn, spec: VmSpec) -> bool:
     xml = domain.build_xml(spec, image_dir, meta["kernel_args"], _tb_cache_supported(conn))
     dom = conn.defineXML(xml)
     dom.create()
-    log(f"{spec.name}: started ({spec.ip}, {spec.variant}, {spec.memory} MiB, {spec.vcpus} vCPU)")
+    log(f"{spec.name}: started ({spec.ip}, {spec.variant}, {spec.accel}, {spec.memory} MiB, {spec.vcpus} vCPU)")
     return True
 
 
