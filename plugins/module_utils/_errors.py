@@ -28,7 +28,8 @@ class KvmopsError(Exception):
         super().__init__(str(self))
 
     def __str__(self):
-        cause = str(self.cause).strip() or "unknown error"
+        # libvirt's schema errors span lines; one line reads better in Ansible's msg.
+        cause = "; ".join(line.strip() for line in str(self.cause).splitlines() if line.strip()) or "unknown error"
         return f"{self.kind} '{self.name}': {cause}"
 
 

@@ -2,12 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The only file of the collection that imports ``libvirt``.
+"""The only file of the collection that imports ``libvirt`` itself.
 
-Every call into libvirt goes through a :class:`LibvirtConnection` method so a
-``libvirt.libvirtError`` always leaves this file as a KvmopsError naming the
-URI (or, in later modules, the domain/network/pool) and libvirt's own message.
-Later modules add their reads and writes here as further methods.
+Every call into libvirt goes through a :class:`LibvirtConnection` method, or
+through a function of a sibling ``_libvirt_<area>.py`` file (domains,
+volumes...) that takes ``libvirt`` from here, so a ``libvirt.libvirtError``
+always leaves those files as a KvmopsError naming the URI, domain, pool or
+volume and libvirt's own message. Pure code never imports them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsEr
 try:
     import libvirt
 except ImportError:
+    # Other _libvirt_*.py files import ``libvirt`` from here; None keeps that import working.
+    libvirt = None
     HAS_LIBVIRT = False
     LIBVIRT_IMPORT_ERROR = traceback.format_exc()
 else:

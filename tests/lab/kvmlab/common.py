@@ -22,7 +22,7 @@ PROXY_PORT = 3142
 PROXY_URL = f"http://{HOST_IP}:{PROXY_PORT}"
 NAME_PREFIX = "kvmlab-"
 LIBVIRT_URI = "qemu:///system"
-VARIANTS = ("debian", "selinux")
+VARIANTS = ("debian", "selinux", "debian-hv", "selinux-hv")
 
 
 class LabError(Exception):

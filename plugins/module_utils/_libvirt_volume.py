@@ -1,0 +1,191 @@
+# Copyright (c) 2026, kvmops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Manager of libvirt_volume: read the pool and volume, plan purely, apply the plan.
+
+Every libvirt call here runs inside :func:`reraise_as`, so a failure leaves as
+a KvmopsError naming ``pool/volume`` (or the pool) and libvirt's own message.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.kvmops.kvm.plugins.module_utils import _volume as vol
+from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError, reraise_as
+from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt import libvirt, libvirt_connection
+
+POOL = "libvirt pool"
+# libvirt-python's sendAll asks for this much at a time; reading more only costs memory.
+UPLOAD_CHUNK = 256 * 1024
+
+
+def _pool_errors(pool_name):
+    return reraise_as(libvirt.libvirtError, POOL, pool_name)
+
+
+def _volume_errors(pool_name, name):
+    return reraise_as(libvirt.libvirtError, vol.VOLUME, vol.volume_label(pool_name, name))
+
+
+def open_pool(conn, pool_name, refresh):
+    """The active pool ``pool_name`` and its type; refreshed first when asked, so outside files are seen."""
+    with _pool_errors(pool_name):
+        pool = conn.raw.storagePoolLookupByName(pool_name)
+        if not pool.isActive():
+            raise KvmopsError(POOL, pool_name, "is not active: start it before managing its volumes")
+        if refresh:
+            pool.refresh(0)
+        pool_type = vol.parse_pool_type(pool.XMLDesc(0))
+    return pool, pool_type
+
+
+def find_volume(pool, pool_name, name):
+    """``(virStorageVol, parsed XML)`` of volume ``name``, or ``(None, None)`` when the pool has none."""
+    with _volume_errors(pool_name, name):
+        try:
+            handle = pool.storageVolLookupByName(name)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
+                return None, None
+            raise
+        return handle, vol.parse_volume_xml(handle.XMLDesc(0))
+
+
+def _require_volume(pool, pool_name, name, role):
+    handle, parsed = find_volume(pool, pool_name, name)
+    if handle is None:
+        raise KvmopsError(vol.VOLUME, vol.volume_label(pool_name, name), f"{role} does not exist")
+    return handle, parsed
+
+
+def _backing_source(conn, pool, desired):
+    """Path, format and capacity of the image the overlay should sit on (format/capacity None if unknown)."""
+    pool_name = desired["pool"]
+    if desired["backing_volume"]:
+        parsed = _require_volume(pool, pool_name, desired["backing_volume"], "the backing volume")[1]
+        return {"path": parsed["path"], "format": parsed["format"], "capacity": parsed["capacity"]}
+    path = desired["backing_path"]
+    with reraise_as(libvirt.libvirtError, vol.VOLUME, path):
+        try:
+            handle = conn.raw.storageVolLookupByPath(path)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
+                return {"path": path, "format": None, "capacity": None}
+            raise
+        parsed = vol.parse_volume_xml(handle.XMLDesc(0))
+    return {"path": path, "format": parsed["format"], "capacity": parsed["capacity"]}
+
+
+def read_upload_head(desired):
+    """The local upload file's format and sizes (:func:`_volume.inspect_image`), read without changing anything."""
+    path = desired["upload_src"]
+    label = vol.volume_label(desired["pool"], desired["name"])
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(vol.IMAGE_HEAD_BYTES)
+    except OSError as exc:
+        raise KvmopsError(vol.VOLUME, label, f"upload_src {path!r}: {exc.strerror or exc}") from exc
+    try:
+        return vol.inspect_image(head, size)
+    except vol.ImageError as exc:
+        raise KvmopsError(vol.VOLUME, label, f"upload_src {path!r} {exc}") from exc
+
+
+def gather_sources(conn, pool, desired, current):
+    """What the plan needs besides the volume itself, read only when the plan can use it."""
+    sources = {}
+    if desired["state"] != "present":
+        return sources
+    if current is None and desired["clone_from"]:
+        sources["clone"] = _require_volume(pool, desired["pool"], desired["clone_from"], "the clone source")[1]
+    if desired["backing_volume"] or desired["backing_path"]:
+        sources["backing"] = _backing_source(conn, pool, desired)
+    if desired["upload_src"] and (current is None or desired["force"]):
+        sources["upload"] = read_upload_head(desired)
+    return sources
+
+
+class _ShortRead(OSError):
+    """The file ended before the length announced to libvirt (it shrank since it was inspected)."""
+
+
+def _upload(conn, handle, path, length):
+    stream = conn.raw.newStream(0)
+    handle.upload(stream, 0, length, 0)
+    sent = 0
+
+    def read_chunk(_stream, nbytes, source):
+        nonlocal sent
+        data = source.read(min(nbytes, UPLOAD_CHUNK, length - sent))
+        sent += len(data)
+        if not data and sent < length:
+            raise _ShortRead(f"the file ended after {sent} of {length} bytes")
+        return data
+
+    with open(path, "rb") as source:
+        # sendAll aborts the stream itself when the handler raises; libvirt would
+        # otherwise accept a short upload as complete.
+        stream.sendAll(read_chunk, source)
+    stream.finish()
+
+
+def _delete(handle, with_snapshots):
+    handle.delete(libvirt.VIR_STORAGE_VOL_DELETE_WITH_SNAPSHOTS if with_snapshots else 0)
+
+
+def apply_plan(conn, pool, desired, plan):
+    """Carry out the plan's actions in order; a failed upload deletes the volume this run created."""
+    pool_name, name = desired["pool"], desired["name"]
+    label = vol.volume_label(pool_name, name)
+    handle = find_volume(pool, pool_name, name)[0]
+    for action in plan["actions"]:
+        op = action["op"]
+        with _volume_errors(pool_name, name):
+            if op == "delete":
+                _delete(handle, action["with_snapshots"])
+                handle = None
+            elif op == "create":
+                handle = pool.createXML(action["xml"], 0)
+            elif op == "clone":
+                source = _require_volume(pool, pool_name, action["source"], "the clone source")[0]
+                handle = pool.createXMLFrom(action["xml"], source, 0)
+            elif op == "resize":
+                handle.resize(action["capacity"], libvirt.VIR_STORAGE_VOL_RESIZE_SHRINK if action["shrink"] else 0)
+        if op == "upload":
+            try:
+                with reraise_as((libvirt.libvirtError, OSError), vol.VOLUME, label):
+                    _upload(conn, handle, action["path"], action["length"])
+            except KvmopsError as exc:
+                # Half-written content would pass for a finished volume on the next run.
+                failure = f"upload of {action['path']!r} failed"
+                try:
+                    _delete(handle, False)
+                except libvirt.libvirtError as cleanup:
+                    raise KvmopsError(
+                        vol.VOLUME,
+                        label,
+                        f"{failure}: {exc.cause}; deleting the half-made volume failed too: {cleanup}",
+                    ) from exc
+                raise KvmopsError(vol.VOLUME, label, f"{failure}, volume deleted again: {exc.cause}") from exc
+
+
+def manage_volume(uri, params, check_mode, want_diff):
+    """The whole run of libvirt_volume: returns the module's result keys, raises KvmopsError."""
+    desired = vol.normalise_params(params)
+    pool_name, name = desired["pool"], desired["name"]
+    with libvirt_connection(uri) as conn:
+        pool, pool_type = open_pool(conn, pool_name, desired["refresh_pool"])
+        current = find_volume(pool, pool_name, name)[1]
+        sources = gather_sources(conn, pool, desired, current)
+        plan = vol.plan_volume(desired, pool_type, current, sources)
+        result = {"changed": plan["changed"], "actions": [action["text"] for action in plan["actions"]]}
+        if want_diff:
+            result["diff"] = vol.build_diff(desired, plan)
+        if plan["changed"] and not check_mode:
+            apply_plan(conn, pool, desired, plan)
+            current = find_volume(pool, pool_name, name)[1]
+        result["volume"] = vol.volume_result(current, pool_name)
+    return result
