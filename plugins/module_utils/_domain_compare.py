@@ -24,7 +24,7 @@ import copy
 import re
 
 from ansible_collections.kvmops.kvm.plugins.module_utils._domain_spec import SpecError, canonical_cpuset
-from ansible_collections.kvmops.kvm.plugins.module_utils._domain_xml import ABSENT, ABSENT_ATTRS, MARK_NS, OWNS
+from ansible_collections.kvmops.kvm.plugins.module_utils._domain_xml_base import ABSENT, ABSENT_ATTRS, MARK_NS, OWNS
 from ansible_collections.kvmops.kvm.plugins.module_utils._units import SizeError, parse_size
 
 try:

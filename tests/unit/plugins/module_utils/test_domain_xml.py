@@ -26,13 +26,8 @@ from ansible_collections.kvmops.kvm.plugins.module_utils import _domain_spec as 
 from ansible_collections.kvmops.kvm.plugins.module_utils._domain_compare import to_xml
 from ansible_collections.kvmops.kvm.plugins.module_utils._domain_manager import prepare
 from ansible_collections.kvmops.kvm.plugins.module_utils._domain_spec import DOMAIN_OPTIONS, SpecError
-from ansible_collections.kvmops.kvm.plugins.module_utils._domain_xml import (
-    ABSENT,
-    ABSENT_ATTRS,
-    MARK_NS,
-    OWNS,
-    build_desired,
-)
+from ansible_collections.kvmops.kvm.plugins.module_utils._domain_xml import build_desired
+from ansible_collections.kvmops.kvm.plugins.module_utils._domain_xml_base import ABSENT, ABSENT_ATTRS, MARK_NS, OWNS
 from ansible_collections.kvmops.kvm.plugins.module_utils._units import (
     SizeError,
     format_bytes,
