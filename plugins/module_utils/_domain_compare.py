@@ -204,6 +204,15 @@ def match_children(desired, current):
     return pairs, unmatched
 
 
+def _requires_nothing(elem):
+    """True for a desired element that only says what must be absent: nothing to add when it is missing."""
+    if (elem.text or "").strip():
+        return False
+    if any(attr not in (OWNS, ABSENT, ABSENT_ATTRS) for attr in elem.attrib):
+        return False
+    return all(child.get(ABSENT) or _requires_nothing(child) for child in elem if _is_element(child))
+
+
 def _owned(desired):
     return set(desired.get(OWNS, "").split())
 
@@ -240,7 +249,8 @@ def differences(desired, current, ctx=None, path=""):
             if match is not None:
                 found.append(f"{child_path}: present, to be removed")
         elif match is None:
-            found.append(f"{child_path}: missing, to be added")
+            if not _requires_nothing(child):
+                found.append(f"{child_path}: missing, to be added")
         else:
             found.extend(differences(child, match, ctx, child_path))
     owned = _owned(desired)
@@ -294,7 +304,8 @@ def _apply(desired, target, ctx):
             if match is not None:
                 target.remove(match)
         elif match is None:
-            _insert(target, clean_copy(child))
+            if not _requires_nothing(child):
+                _insert(target, clean_copy(child))
         elif (target.tag, child.tag) in REPLACE_WHOLE and differences(child, match, ctx):
             match.addnext(clean_copy(child))
             target.remove(match)

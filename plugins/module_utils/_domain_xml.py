@@ -318,7 +318,7 @@ def _features(root, spec):
 def _cpu(root, spec, vcpus):
     cpu = spec.get("cpu")
     cells = spec.get("numa_cells")
-    if not cpu and not cells:
+    if not cpu and cells is None:
         return
     elem = sub(root, "cpu")
     if cpu:
@@ -349,6 +349,9 @@ def _cpu(root, spec, vcpus):
             own(elem, "feature")
             for feature in cpu["features"]:
                 sub(elem, "feature", policy=feature["policy"], name=feature["name"])
+    if cells is not None and not cells:
+        # An empty list: the domain has no guest NUMA cells (the defined ones go).
+        absent(elem, "numa")
     if cells:
         numa = sub(elem, "numa")
         own(numa, "cell")
