@@ -11,6 +11,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -270,10 +271,14 @@ def _remove_tree(path: Path) -> None:
 def _prune(variant: str, keep: Path) -> None:
     """Drop older images of this variant no lab overlay still uses as backing file."""
     in_use = set()
-    for overlay in common.STATE_DIR.glob(f"{common.NAME_PREFIX}*.qcow2"):
+    # Every overlay anywhere below the lab's state directory counts.
+    for overlay in common.STATE_DIR.rglob("*.qcow2"):
         info = json.loads(run(["qemu-img", "info", "--output=json", "-U", str(overlay)]).stdout)
         in_use.add(str(Path(info.get("backing-filename", "/")).parent))
-    for old in CACHE_DIR.glob(f"{variant}-*"):
-        if old != keep and str(old) not in in_use:
+    # Exactly "<variant>-<digest>": a bare prefix glob would also match other
+    # variants ("debian-*" matches "debian-hv-...").
+    own = re.compile(rf"^{re.escape(variant)}-[0-9a-f]{{16}}$")
+    for old in CACHE_DIR.iterdir():
+        if own.match(old.name) and old != keep and str(old) not in in_use:
             log(f"pruning old image {old}")
             shutil.rmtree(old, ignore_errors=True)
