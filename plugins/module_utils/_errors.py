@@ -12,6 +12,12 @@ type onto KvmopsError with :func:`reraise_as`.
 from __future__ import annotations
 
 import contextlib
+import re
+
+# Helpers libvirt runs (swtpm_setup for a vTPM, ...) fail with "Check error log
+# '<file>' for details": the real cause is in that file, on the same host.
+_LOG_HINT = re.compile(r"[Cc]heck (?:the )?error log '([^']+)'")
+_LOG_TAIL_LINES = 4
 
 
 class KvmopsError(Exception):
@@ -21,16 +27,37 @@ class KvmopsError(Exception):
     domain"), ``name`` which one, ``cause`` why (usually the library's message).
     """
 
-    def __init__(self, kind, name, cause):
+    def __init__(self, kind, name, cause, detail=""):
         self.kind = kind
         self.name = name
         self.cause = cause
+        self.detail = detail
         super().__init__(str(self))
 
     def __str__(self):
         # libvirt's schema errors span lines; one line reads better in Ansible's msg.
         cause = "; ".join(line.strip() for line in str(self.cause).splitlines() if line.strip()) or "unknown error"
-        return f"{self.kind} '{self.name}': {cause}"
+        detail = f"; {self.detail}" if self.detail else ""
+        return f"{self.kind} '{self.name}': {cause}{detail}"
+
+
+def log_tail(message):
+    """The last lines of the log file ``message`` points at ("Check error log '...'"), or ''.
+
+    Best effort: an unreadable or missing file gives ''. The module runs on the
+    host libvirt runs on, so the file is local.
+    """
+    match = _LOG_HINT.search(str(message))
+    if not match:
+        return ""
+    try:
+        with open(match.group(1), encoding="utf-8", errors="replace") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return ""
+    if not lines:
+        return ""
+    return f"{match.group(1)} ends with: " + " | ".join(lines[-_LOG_TAIL_LINES:])
 
 
 @contextlib.contextmanager
@@ -46,4 +73,4 @@ def reraise_as(exc_types, kind, name):
     except KvmopsError:
         raise
     except exc_types as exc:
-        raise KvmopsError(kind, name, exc) from exc
+        raise KvmopsError(kind, name, exc, detail=log_tail(exc)) from exc

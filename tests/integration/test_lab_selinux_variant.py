@@ -2,11 +2,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The lab's SELinux image variant boots Enforcing, ready for hardening scenarios.
+"""The lab's SELinux hypervisor image (selinux-hv) boots Enforcing, ready for hardening scenarios.
 
-The Debian variant is exercised by every Molecule scenario; this one is used by
-later hardening work only, so it gets its own check here: build (or reuse) the
-labelled image, boot a lab VM from it, and read the mode over SSH.
+The Debian variants are exercised by most Molecule scenarios; this one only by
+kvm_hardening_selinux, so it gets its own check here: build (or reuse) the
+labelled image, boot a lab VM from it, and read the mode over SSH. It is the
+variant CI builds anyway (the bare `selinux` one would be a fifth image build).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def ssh(command):
 
 @pytest.fixture(scope="module")
 def selinux_vm(libvirtd):
-    labctl("up", "--name", NAME, "--ip", ADDRESS, "--variant", "selinux", "--memory", "1024")
+    labctl("up", "--name", NAME, "--ip", ADDRESS, "--variant", "selinux-hv", "--memory", "1024")
     try:
         yield NAME
     finally:

@@ -120,10 +120,20 @@ fix_dev_kvm() {
     chgrp kvm /dev/kvm 2>/dev/null && chmod 0660 /dev/kvm
 }
 
+# libvirt runs swtpm_setup for a vTPM as its swtpm_user (tss on Debian), which
+# keeps a local CA in /var/lib/swtpm-localca. A file there owned by root (from
+# swtpm_setup run by hand) makes every later vTPM guest fail to start.
+fix_swtpm_localca() {
+    getent passwd tss >/dev/null || return 0
+    install -d -o tss -g root -m 0750 /var/lib/swtpm-localca
+    chown -R tss /var/lib/swtpm-localca
+}
+
 cmd_start() {
     require_root
     mkdir -p /run/libvirt
     fix_dev_kvm
+    fix_swtpm_localca
     start_virtlogd
     start_libvirtd
     ensure_rbd_driver

@@ -14,6 +14,10 @@ CACHE_DIR = Path("/var/cache/kvmops-lab")
 STATE_DIR = Path("/var/lib/kvmops-lab")
 RUN_DIR = Path("/run/kvmops-lab")
 KEY_PATH = STATE_DIR / "ssh" / "id_ed25519"
+# The libvirt dir pool that holds the VMs' qcow2 overlays (kvmops.kvm.libvirt_volume
+# creates them there, kvmops.kvm.libvirt_domain deletes them with the VM).
+POOL = "kvmops-lab"
+POOL_DIR = STATE_DIR / "vms"
 
 BRIDGE = "kvmlab0"
 NETWORK = ipaddress.ip_network("198.51.100.0/24")
@@ -44,6 +48,11 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
         tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
         raise LabError(f"{' '.join(cmd[:4])} failed ({proc.returncode}): {' | '.join(tail)}")
     return proc
+
+
+def overlay_files() -> list[Path]:
+    """Every lab overlay on disk: pool volumes, and the per-VM files of labctl before the pool."""
+    return sorted(POOL_DIR.glob("*.qcow2")) + sorted(STATE_DIR.glob(f"{NAME_PREFIX}*.qcow2"))
 
 
 def check_name(name: str) -> str:

@@ -1,18 +1,25 @@
-"""Pure builder for a lab VM's libvirt domain XML (no libvirt import here)."""
+"""Pure builders for a lab VM: its overlay volume and its kvmops.kvm.libvirt_domain spec.
+
+Nothing here talks to libvirt: `labctl spec` prints what these return, and the
+tasks in tests/lab/tasks/ hand it to the collection's own modules.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from .common import BRIDGE, HOST_IP, NETWORK, STATE_DIR
+from .common import BRIDGE, HOST_IP, NAME_PREFIX, NETWORK, POOL, STATE_DIR
 
-METADATA_NS = "https://kvmops.example/lab/1"
-TB_CACHE_MIB = 256  # halves QEMU RSS under TCG (test bed notes: 1.6 -> 0.8 GiB)
+DESCRIPTION = "kvmops lab VM (tests/lab/labctl); disposable"
+TB_CACHE = "256MiB"  # halves QEMU RSS under TCG (test bed notes: 1.6 -> 0.8 GiB)
+# What labctl before the lab pool wrote into <metadata>; still read for `status`.
+LEGACY_METADATA_NS = "https://kvmops.example/lab/1"
+_IP_ARG = re.compile(r"(?:^|\s)ip=([0-9.]+):")
+OVERLAY_NAME = re.compile(rf"({re.escape(NAME_PREFIX)}.+)-[0-9a-f]{{16}}\.qcow2")
 
 
 @dataclass(frozen=True)
@@ -23,17 +30,12 @@ class VmSpec:
     memory: int = 2048
     vcpus: int = 1
     numa_nodes: int = 0
-    # "tcg" or "kvm" (kvmlab.accel decides); part of the fingerprint, so a VM
-    # is recreated when the machine's answer changes.
+    # "tcg" or "kvm" (kvmlab.accel decides).
     accel: str = "tcg"
 
     @property
-    def overlay(self) -> Path:
-        return STATE_DIR / f"{self.name}.qcow2"
-
-    @property
     def console_log(self) -> Path:
-        return STATE_DIR / f"{self.name}.console.log"
+        return console_log(self.name)
 
     @property
     def mac(self) -> str:
@@ -41,10 +43,23 @@ class VmSpec:
         octets = self.ip.split(".")
         return f"52:54:00:c6:{int(octets[2]):02x}:{int(octets[3]):02x}"
 
-    def fingerprint(self, image_dir: Path) -> str:
-        """Changes whenever the VM would be built differently: then `up` recreates it."""
-        data = json.dumps({**asdict(self), "image": str(image_dir)}, sort_keys=True)
-        return hashlib.sha256(data.encode()).hexdigest()[:16]
+    def overlay_name(self, image_dir: Path) -> str:
+        """The overlay's volume name carries the image digest: a new image means a new, fresh overlay."""
+        return f"{self.name}-{image_digest(image_dir)}.qcow2"
+
+
+def console_log(name: str) -> Path:
+    return STATE_DIR / f"{name}.console.log"
+
+
+def image_digest(image_dir: Path) -> str:
+    # Image directories are named VARIANT-DIGEST (kvmlab.image.image_dir).
+    return image_dir.name.rsplit("-", 1)[1]
+
+
+def overlay_pattern(name: str) -> re.Pattern:
+    """Overlay volume names of one VM, for any image; not those of `kvmlab-hv1-x` for `kvmlab-hv1`."""
+    return re.compile(rf"{re.escape(name)}-[0-9a-f]{{16}}\.qcow2")
 
 
 def cmdline(spec: VmSpec, kernel_args: str) -> str:
@@ -56,83 +71,93 @@ def cmdline(spec: VmSpec, kernel_args: str) -> str:
     return f"{args} {kernel_args}".strip()
 
 
-def _sub(parent, tag: str, text: str | None = None, **attrs):
-    elem = etree.SubElement(parent, tag, {k.rstrip("_"): str(v) for k, v in attrs.items()})
-    if text is not None:
-        elem.text = str(text)
-    return elem
+def volume_args(spec: VmSpec, image_dir: Path, capacity: int) -> dict:
+    """Options of kvmops.kvm.libvirt_volume for the VM's overlay on the cached base image."""
+    return {
+        "pool": POOL,
+        "name": spec.overlay_name(image_dir),
+        "format": "qcow2",
+        "backing_path": str(image_dir / "base.qcow2"),
+        # The base image is no pool's volume, so libvirt cannot tell these itself.
+        "backing_format": "qcow2",
+        "capacity": f"{capacity}B",
+    }
 
 
-def _cpu(root, spec: VmSpec) -> None:
-    if spec.accel == "kvm":
-        # The host's own CPU, virtualisation flags included, for nested guests.
-        cpu = _sub(root, "cpu", mode="host-passthrough", check="none")
-    else:
-        cpu = _sub(root, "cpu", mode="custom", match="exact", check="none")
-        _sub(cpu, "model", "qemu64", fallback="forbid")
-    if spec.numa_nodes > 1:
-        numa = _sub(cpu, "numa")
-        for cell in range(spec.numa_nodes):
-            cpus = [str(c) for c in range(spec.vcpus) if c % spec.numa_nodes == cell]
-            memory = spec.memory // spec.numa_nodes
-            if cell == spec.numa_nodes - 1:
-                memory += spec.memory % spec.numa_nodes
-            _sub(numa, "cell", id=cell, cpus=",".join(cpus), memory=memory, unit="MiB")
+def numa_cells(spec: VmSpec) -> list[dict]:
+    if spec.numa_nodes < 2:
+        return []
+    cells = []
+    for cell in range(spec.numa_nodes):
+        cpus = [str(c) for c in range(spec.vcpus) if c % spec.numa_nodes == cell]
+        memory = spec.memory // spec.numa_nodes
+        if cell == spec.numa_nodes - 1:
+            memory += spec.memory % spec.numa_nodes
+        cells.append({"id": cell, "cpus": ",".join(cpus), "memory": f"{memory}MiB"})
+    return cells
 
 
-def build_xml(spec: VmSpec, image_dir: Path, kernel_args: str, tb_cache: bool = True) -> str:
-    root = etree.Element("domain", type="kvm" if spec.accel == "kvm" else "qemu")
-    _sub(root, "name", spec.name)
-    _sub(root, "description", "kvmops lab VM (tests/lab/labctl); disposable")
-    meta = _sub(root, "metadata")
-    lab = etree.SubElement(meta, f"{{{METADATA_NS}}}lab", nsmap={"kvmlab": METADATA_NS})
-    for key, value in (
-        ("image", image_dir),
-        ("variant", spec.variant),
-        ("ip", spec.ip),
-        ("fingerprint", spec.fingerprint(image_dir)),
-    ):
-        etree.SubElement(lab, f"{{{METADATA_NS}}}{key}").text = str(value)
-    _sub(root, "memory", spec.memory, unit="MiB")
-    _sub(root, "vcpu", spec.vcpus)
-    os_ = _sub(root, "os")
-    _sub(os_, "type", "hvm", arch="x86_64", machine="pc")
-    _sub(os_, "kernel", image_dir / "vmlinuz")
-    _sub(os_, "initrd", image_dir / "initrd.img")
-    _sub(os_, "cmdline", cmdline(spec, kernel_args))
-    features = _sub(root, "features")
-    _sub(features, "acpi")  # needed for hot-plug and a clean ACPI shutdown
-    if tb_cache and spec.accel == "tcg":
-        _sub(_sub(features, "tcg"), "tb-cache", TB_CACHE_MIB, unit="MiB")
-    _cpu(root, spec)
-    _sub(root, "on_poweroff", "destroy")
-    _sub(root, "on_reboot", "restart")
-    _sub(root, "on_crash", "destroy")
-    devices = _sub(root, "devices")
-    disk = _sub(devices, "disk", type="file", device="disk")
-    # unsafe: the overlay is disposable, and flushes under TCG cost seconds.
-    _sub(disk, "driver", name="qemu", type="qcow2", cache="unsafe", discard="unmap")
-    _sub(disk, "source", file=spec.overlay)
-    _sub(disk, "target", dev="vda", bus="virtio")
-    nic = _sub(devices, "interface", type="bridge")
-    _sub(nic, "source", bridge=BRIDGE)
-    _sub(nic, "mac", address=spec.mac)
-    _sub(nic, "model", type="virtio")
-    serial = _sub(devices, "serial", type="file")
-    _sub(serial, "source", path=spec.console_log)
-    _sub(serial, "target", port=0)
-    # Early boot under TCG can stall on entropy; the host's pool is free.
-    rng = _sub(devices, "rng", model="virtio")
-    _sub(rng, "backend", "/dev/urandom", model="random")
-    _sub(devices, "controller", type="usb", model="none")
-    _sub(devices, "memballoon", model="none")
-    return etree.tostring(root, pretty_print=True, encoding="unicode")
+def domain_spec(spec: VmSpec, image_dir: Path, kernel_args: str) -> dict:
+    """One item of kvmops.kvm.libvirt_domain's `domains`: the lab VM as labctl always built it."""
+    kvm = spec.accel == "kvm"
+    domain = {
+        "name": spec.name,
+        "title": "kvmops lab VM",
+        "description": DESCRIPTION,
+        "type": "kvm" if kvm else "qemu",
+        "machine": "pc",
+        "memory": f"{spec.memory}MiB",
+        "vcpus": spec.vcpus,
+        # The host's own CPU under KVM, virtualisation flags included, for nested guests.
+        "cpu": {"mode": "host-passthrough"}
+        if kvm
+        else {"mode": "custom", "model": "qemu64", "match": "exact", "fallback": "forbid"},
+        # Always given, so a VM that drops its NUMA cells loses them.
+        "numa_cells": numa_cells(spec),
+        "kernel": str(image_dir / "vmlinuz"),
+        "initrd": str(image_dir / "initrd.img"),
+        "cmdline": cmdline(spec, kernel_args),
+        # ACPI: hot-plug and a clean power-button shutdown. The TCG cache element
+        # must go when a VM moves to KVM: libvirt refuses it there.
+        "features": {"acpi": True} if not kvm else {"acpi": True, "tcg": False},
+        "on_poweroff": "destroy",
+        "on_reboot": "restart",
+        "on_crash": "destroy",
+        "disks": [
+            {
+                "target": "vda",
+                "bus": "virtio",
+                "pool": POOL,
+                "volume": spec.overlay_name(image_dir),
+                "format": "qcow2",
+                # unsafe: the overlay is disposable, and flushes under TCG cost seconds.
+                "cache": "unsafe",
+                "discard": "unmap",
+            }
+        ],
+        "interfaces": [{"bridge": BRIDGE, "mac": spec.mac, "model": "virtio"}],
+        "serials": [{"type": "file", "path": str(spec.console_log)}],
+        # Early boot under TCG can stall on entropy; the host's pool is free.
+        "rng": {"model": "virtio", "backend": "/dev/urandom"},
+        "memballoon": {"model": "none"},
+    }
+    if not kvm:
+        domain["tcg_tb_cache"] = TB_CACHE
+    return domain
 
 
-def read_metadata(xml: str) -> dict | None:
-    """The lab metadata of a domain, or None when the domain is not a lab VM."""
+def is_lab_domain(name: str, xml: str) -> bool:
+    return name.startswith(NAME_PREFIX) or read_lab_info(xml)["legacy"]
+
+
+def read_lab_info(xml: str) -> dict:
+    """Address and image of a lab domain, from its kernel command line and kernel path."""
     root = etree.fromstring(xml.encode())
-    lab = root.find(f"metadata/{{{METADATA_NS}}}lab")
-    if lab is None:
-        return None
-    return {etree.QName(child).localname: child.text for child in lab}
+    legacy = root.find(f"metadata/{{{LEGACY_METADATA_NS}}}lab")
+    match = _IP_ARG.search(root.findtext("os/cmdline") or "")
+    kernel = root.findtext("os/kernel")
+    return {
+        "ip": match.group(1) if match else "?",
+        "image": Path(kernel).parent.name if kernel else "?",
+        "legacy": legacy is not None,
+    }

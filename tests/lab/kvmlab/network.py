@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import image
+from . import image, pool
 from .common import BRIDGE, CACHE_DIR, HOST_IP, NETWORK, PROXY_PORT, RUN_DIR, STATE_DIR, LabError, file_lock, log, run
 
 ACNG_DIR = STATE_DIR / "apt-cacher-ng"
@@ -28,10 +28,14 @@ def bridge_exists() -> bool:
     return Path(f"/sys/class/net/{BRIDGE}/bridge").is_dir()
 
 
-def up() -> None:
+def up(conn=None) -> list[str]:
+    """Bridge, apt proxy and (given a libvirt connection) the overlay pool; returns what changed."""
     # Parallel Molecule scenarios call this at the same moment.
     with file_lock(RUN_DIR / "net.lock"):
-        _up()
+        changes = _up()
+        if conn is not None:
+            changes += pool.ensure(conn)
+    return changes
 
 
 def guard_route() -> None:
@@ -44,18 +48,40 @@ def guard_route() -> None:
     run(["ip", "route", "replace", "unreachable", str(NETWORK), "metric", "4000"])
 
 
-def _up() -> None:
+def _link_up() -> bool:
+    # IFF_UP, set by `ip link set up`: a bridge without ports reports operstate down.
+    flags = Path(f"/sys/class/net/{BRIDGE}/flags").read_text().strip()
+    return bool(int(flags, 16) & 0x1)
+
+
+def _has_address() -> bool:
+    out = run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE]).stdout
+    return f" {HOST_IP}/{NETWORK.prefixlen} " in out
+
+
+def _up() -> list[str]:
+    changes = []
     guard_route()
     if not bridge_exists():
         if Path(f"/sys/class/net/{BRIDGE}").exists():
             raise LabError(f"{BRIDGE} exists but is not a bridge; remove it by hand")
         run(["ip", "link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
-    run(["ip", "addr", "replace", f"{HOST_IP}/{NETWORK.prefixlen}", "dev", BRIDGE])
-    run(["ip", "link", "set", BRIDGE, "up"])
-    _proxy_up()
+        changes.append(f"bridge {BRIDGE} created")
+    if not _has_address():
+        run(["ip", "addr", "replace", f"{HOST_IP}/{NETWORK.prefixlen}", "dev", BRIDGE])
+        changes.append(f"bridge {BRIDGE} got {HOST_IP}/{NETWORK.prefixlen}")
+    if not _link_up():
+        run(["ip", "link", "set", BRIDGE, "up"])
+        changes.append(f"bridge {BRIDGE} set up")
+    if _proxy_up():
+        changes.append(f"apt proxy started on {HOST_IP}:{PROXY_PORT}")
+    return changes
 
 
-def down() -> None:
+def down(conn=None) -> None:
+    """Bridge and apt proxy gone; given a libvirt connection, the overlay pool's definition too."""
+    if conn is not None:
+        pool.remove(conn)
     guard_route()
     _proxy_down()
     if bridge_exists():
@@ -101,7 +127,8 @@ def _acng_config() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _proxy_up() -> None:
+def _proxy_up() -> bool:
+    """Start apt-cacher-ng, or restart it with a new config; True when it was (re)started."""
     conf = ACNG_DIR / "conf"
     for path in (conf, ACNG_DIR / "log", ACNG_CACHE, RUN_DIR):
         path.mkdir(parents=True, exist_ok=True)
@@ -111,7 +138,7 @@ def _proxy_up() -> None:
     conf_file.write_text(config)
     pid = _proxy_pid()
     if pid and not changed and _proxy_answers():
-        return
+        return False
     if pid:
         _proxy_down()
     if not Path("/usr/sbin/apt-cacher-ng").exists():
@@ -122,7 +149,7 @@ def _proxy_up() -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if _proxy_pid() and _proxy_answers():
-            return
+            return True
         time.sleep(0.2)
     raise LabError(f"apt-cacher-ng did not answer on {HOST_IP}:{PROXY_PORT}; see {ACNG_DIR / 'log'}")
 

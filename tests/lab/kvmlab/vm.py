@@ -1,29 +1,20 @@
-"""Lab VMs in libvirt: create on a qcow2 overlay, wait for SSH, remove, list."""
+"""Lab VMs in libvirt: what `labctl spec` hands to the collection's modules, and `status`.
+
+Creating, restarting and removing VMs is not done here: tests/lab/tasks/up.yml
+and down.yml do it with kvmops.kvm.libvirt_volume and kvmops.kvm.libvirt_domain
+(see kvmlab.playbook).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
-import subprocess
-import time
 from pathlib import Path
 
 from . import accel, common, domain, image
-from .common import KEY_PATH, LIBVIRT_URI, NAME_PREFIX, STATE_DIR, LabError, log, run
+from .common import LIBVIRT_URI, POOL, POOL_DIR, STATE_DIR, LabError, run
 from .domain import VmSpec
-
-SSH_OPTS = (
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-o",
-    "LogLevel=ERROR",
-    "-o",
-    "ConnectTimeout=5",
-)
 
 
 def connect():
@@ -43,80 +34,78 @@ def connect():
 
 
 def lab_domains(conn) -> list:
-    """Every domain that is ours: the kvmlab- prefix or our metadata."""
-    found = []
-    for dom in conn.listAllDomains():
-        if dom.name().startswith(NAME_PREFIX) or domain.read_metadata(dom.XMLDesc()):
-            found.append(dom)
+    """Every domain that is ours: the kvmlab- prefix (or the metadata older labctl wrote)."""
+    found = [dom for dom in conn.listAllDomains() if domain.is_lab_domain(dom.name(), dom.XMLDesc())]
     return sorted(found, key=lambda d: d.name())
 
 
-def _lookup(conn, name: str):
-    import libvirt
+def leftovers(name: str, keep: str | None = None, pool_active: bool = True) -> dict:
+    """What a VM may have left on disk besides the volume `keep`: overlays of other images, old files.
 
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return None
-
-
-def _tb_cache_supported(conn) -> bool:
-    # libvirt >= 8.0 knows <tcg><tb-cache>; older ones would reject the whole domain.
-    return conn.getLibVersion() >= 8_000_000
-
-
-def remove(conn, name: str) -> bool:
-    dom = _lookup(conn, name)
-    if dom is not None:
-        if dom.isActive():
-            dom.destroy()
-        if dom.isPersistent():
-            dom.undefine()
-    for path in (STATE_DIR / f"{name}.qcow2", STATE_DIR / f"{name}.console.log"):
-        path.unlink(missing_ok=True)
-    return dom is not None
+    Overlays are volumes for kvmops.kvm.libvirt_volume while the pool is active,
+    plain files otherwise (the pool is gone after `net-down`, files may stay).
+    """
+    pattern = domain.overlay_pattern(name)
+    overlays = sorted(p for p in POOL_DIR.glob("*.qcow2") if pattern.fullmatch(p.name) and p.name != keep)
+    # labctl before the lab pool kept the overlay beside the console log.
+    files = [p for p in (STATE_DIR / f"{name}.qcow2",) if p.exists()]
+    if not pool_active:
+        files, overlays = overlays + files, []
+    return {
+        "name": name,
+        "pool": POOL,
+        "volumes": [p.name for p in overlays],
+        "files": [str(p) for p in files],
+        "console_log": str(domain.console_log(name)),
+    }
 
 
-def create(conn, spec: VmSpec) -> bool:
-    """Make sure the VM runs on the current image; True when it was (re)created."""
+def overlay_owners() -> set[str]:
+    """Names of the VMs whose overlays are on disk, with or without a domain."""
+    names = set()
+    for path in common.overlay_files():
+        match = domain.OVERLAY_NAME.fullmatch(path.name)
+        if path.parent == POOL_DIR and match:
+            names.add(match.group(1))
+        elif path.parent == STATE_DIR:
+            names.add(path.stem)
+    return names
+
+
+def _check_address_free(conn, spec: VmSpec) -> None:
+    for other in lab_domains(conn):
+        if other.name() != spec.name and domain.read_lab_info(other.XMLDesc())["ip"] == spec.ip:
+            raise LabError(f"{spec.ip} is already used by lab VM {other.name()}")
+
+
+def _virtual_size(path: Path) -> int:
+    info = json.loads(run(["qemu-img", "info", "--output=json", "-U", str(path)]).stdout)
+    return int(info["virtual-size"])
+
+
+def build_spec(conn, spec: VmSpec) -> dict:
+    """Everything tests/lab/tasks/up.yml needs for one VM; builds the image when it is missing."""
+    common.check_name(spec.name)
+    common.check_ip(spec.ip)
+    _check_address_free(conn, spec)
     image_dir = image.ensure(spec.variant)
     meta = image.load(image_dir)
     spec = dataclasses.replace(spec, accel=accel.choose(image_dir / "vmlinuz"))
-    fingerprint = spec.fingerprint(image_dir)
-    for other in lab_domains(conn):
-        other_meta = domain.read_metadata(other.XMLDesc()) or {}
-        if other.name() != spec.name and other_meta.get("ip") == spec.ip:
-            raise LabError(f"{spec.ip} is already used by lab VM {other.name()}")
-    dom = _lookup(conn, spec.name)
-    if dom is not None:
-        current = domain.read_metadata(dom.XMLDesc()) or {}
-        # A stopped VM is recreated too: with cache='unsafe' a killed QEMU can
-        # leave its overlay inconsistent.
-        if dom.isActive() and current.get("fingerprint") == fingerprint and spec.overlay.exists():
-            return False
-        log(f"{spec.name}: recreating (stale image or settings, or not running)")
-    remove(conn, spec.name)
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    STATE_DIR.chmod(0o755)
-    run(
-        [
-            "qemu-img",
-            "create",
-            "-q",
-            "-f",
-            "qcow2",
-            "-F",
-            "qcow2",
-            "-b",
-            str(image_dir / "base.qcow2"),
-            str(spec.overlay),
-        ]
-    )
-    xml = domain.build_xml(spec, image_dir, meta["kernel_args"], _tb_cache_supported(conn))
-    dom = conn.defineXML(xml)
-    dom.create()
-    log(f"{spec.name}: started ({spec.ip}, {spec.variant}, {spec.accel}, {spec.memory} MiB, {spec.vcpus} vCPU)")
-    return True
+    volume = domain.volume_args(spec, image_dir, _virtual_size(image_dir / "base.qcow2"))
+    old = leftovers(spec.name, keep=volume["name"])
+    return {
+        "name": spec.name,
+        "ip": spec.ip,
+        "pool": POOL,
+        "accel": spec.accel,
+        "image": str(image_dir),
+        "console_log": str(spec.console_log),
+        "volume": volume,
+        "domain": domain.domain_spec(spec, image_dir, meta["kernel_args"]),
+        # Removed once the domain runs on `volume`: a new image means a fresh disk.
+        "stale_volumes": old["volumes"],
+        "stale_files": old["files"],
+    }
 
 
 def _port_open(ip: str) -> bool:
@@ -125,55 +114,6 @@ def _port_open(ip: str) -> bool:
             return True
     except OSError:
         return False
-
-
-def ssh_ok(ip: str) -> bool:
-    proc = subprocess.run(  # noqa: S603 - fixed argv
-        ["ssh", "-i", str(KEY_PATH), *SSH_OPTS, f"root@{ip}", "true"],
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
-    return proc.returncode == 0
-
-
-def console_tail(spec: VmSpec, lines: int = 25) -> str:
-    try:
-        text = Path(spec.console_log).read_text(errors="replace")
-    except OSError as exc:
-        return f"(no console log: {exc})"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def wait_ssh(conn, spec: VmSpec, timeout: float) -> float:
-    """Block until root can SSH in; returns seconds waited."""
-    started = time.monotonic()
-    dom = _lookup(conn, spec.name)
-    while time.monotonic() - started < timeout:
-        if dom is None or not dom.isActive():
-            raise LabError(f"{spec.name} stopped while booting; console log tail:\n{console_tail(spec)}")
-        if _port_open(spec.ip) and ssh_ok(spec.ip):
-            return time.monotonic() - started
-        time.sleep(2)
-    raise LabError(
-        f"{spec.name}: no SSH on {spec.ip} after {timeout:.0f} s; console log "
-        f"{spec.console_log} ends with:\n{console_tail(spec)}"
-    )
-
-
-def up(spec: VmSpec, timeout: float) -> str:
-    common.check_name(spec.name)
-    common.check_ip(spec.ip)
-    conn = connect()
-    try:
-        started = time.monotonic()
-        created = create(conn, spec)
-        waited = wait_ssh(conn, spec, timeout)
-        if created:
-            return f"{spec.name} created, SSH after {time.monotonic() - started:.1f} s"
-        return f"{spec.name} already up (SSH checked in {waited:.1f} s)"
-    finally:
-        conn.close()
 
 
 def status_lines(conn) -> list[str]:
@@ -187,13 +127,13 @@ def status_lines(conn) -> list[str]:
     }
     lines = []
     for dom in lab_domains(conn):
-        meta = domain.read_metadata(dom.XMLDesc()) or {}
+        info = domain.read_lab_info(dom.XMLDesc())
         state, _reason = dom.state()
-        info = dom.info()
-        ip = meta.get("ip", "?")
-        ssh = "ssh-open" if state == libvirt.VIR_DOMAIN_RUNNING and _port_open(ip) else "ssh-closed"
+        dom_info = dom.info()
+        ip = info["ip"]
+        ssh = "ssh-open" if state == libvirt.VIR_DOMAIN_RUNNING and ip != "?" and _port_open(ip) else "ssh-closed"
         lines.append(
             f"{dom.name()} {states.get(state, f'state-{state}')} {ip} {ssh} "
-            f"{Path(meta.get('image', '?')).name} {info[1] // 1024}MiB {info[3]}vcpu"
+            f"{info['image']} {dom_info[1] // 1024}MiB {dom_info[3]}vcpu"
         )
     return lines

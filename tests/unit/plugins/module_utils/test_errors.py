@@ -51,3 +51,21 @@ def test_reraise_as_keeps_inner_kvmops_error():
 def test_reraise_as_lets_other_errors_through():
     with pytest.raises(KeyError), reraise_as(LibraryError, "libvirt domain", "web1"):
         raise KeyError("not a library error")
+
+
+def test_error_log_named_by_libvirt_is_quoted(tmp_path):
+    log = tmp_path / "vm-swtpm.log"
+    log.write_text("start\n\nNeed read/write rights on /var/lib/swtpm-localca for user tss.\nAuthoring failed.\n")
+    message = f"internal error: Could not run '/usr/bin/swtpm_setup'. Check error log '{log}' for details."
+    with pytest.raises(KvmopsError) as info, reraise_as(LibraryError, "libvirt domain", "vm"):
+        raise LibraryError(message)
+    assert str(info.value).endswith(
+        f"; {log} ends with: start | Need read/write rights on /var/lib/swtpm-localca for user tss. | Authoring failed."
+    )
+
+
+def test_missing_error_log_leaves_message_alone(tmp_path):
+    message = f"Could not run swtpm_setup. Check error log '{tmp_path / 'gone.log'}' for details."
+    with pytest.raises(KvmopsError) as info, reraise_as(LibraryError, "libvirt domain", "vm"):
+        raise LibraryError(message)
+    assert str(info.value) == f"libvirt domain 'vm': {message}"
