@@ -11,10 +11,6 @@ machine has no OVS kernel datapath, so the bridge uses the userspace one
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-
 import pytest
 
 BRIDGE = "kvt-br0"
@@ -23,67 +19,18 @@ VLAN_PORT = "kvt-vlan42"
 VLAN_TAG = 42
 
 
-def vsctl(*args: str) -> str:
-    result = subprocess.run(
-        ["ovs-vsctl", "--timeout=10", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"ovs-vsctl {' '.join(args)} failed: {result.stderr.strip()}", pytrace=False)
-    return result.stdout
-
-
-def ovsdb_rows(table: str) -> dict[str, dict]:
-    """Rows of TABLE keyed by name, decoded from ovs-vsctl's JSON format."""
-    listing = json.loads(vsctl("--format=json", "list", table))
-    rows = [dict(zip(listing["headings"], row, strict=True)) for row in listing["data"]]
-    return {row["name"]: row for row in rows}
-
-
-def ovsdb_value(value):
-    """OVSDB JSON wraps sets and maps: ["set", []] is empty, ["set", [x]] is x."""
-    if isinstance(value, list) and value and value[0] == "set":
-        return value[1] if len(value[1]) != 1 else value[1][0]
-    if isinstance(value, list) and value and value[0] == "map":
-        return dict(value[1])
-    return value
-
-
-@pytest.fixture(scope="module")
-def ovs_running() -> None:
-    if shutil.which("ovs-vsctl") is None:
-        pytest.fail("ovs-vsctl is not installed: the test bed needs openvswitch-switch", pytrace=False)
-    result = subprocess.run(
-        ["ovs-vsctl", "--timeout=5", "get", "Open_vSwitch", ".", "datapath_types"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            "Open vSwitch is not running (start it with tests/testbed/ovs.sh start): " + result.stderr.strip(),
-            pytrace=False,
-        )
-    if "netdev" not in result.stdout:
-        pytest.fail(f"ovs-vswitchd offers no userspace (netdev) datapath: {result.stdout.strip()}", pytrace=False)
-
-
 @pytest.fixture
-def bridge(ovs_running: None):
+def bridge(ovs):
     # A bridge left by an interrupted earlier run must not make this one fail.
-    vsctl("--if-exists", "del-br", BRIDGE)
+    ovs.del_br(BRIDGE)
     try:
         yield BRIDGE
     finally:
-        vsctl("--if-exists", "del-br", BRIDGE)
+        ovs.del_br(BRIDGE)
 
 
-def test_netdev_bridge_with_internal_and_vlan_ports(bridge: str) -> None:
-    vsctl(
+def test_netdev_bridge_with_internal_and_vlan_ports(ovs, bridge: str) -> None:
+    ovs.vsctl(
         "add-br", bridge,
         "--", "set", "Bridge", bridge, "datapath_type=netdev",
         "--", "add-port", bridge, INTERNAL_PORT,
@@ -92,25 +39,25 @@ def test_netdev_bridge_with_internal_and_vlan_ports(bridge: str) -> None:
         "--", "set", "Interface", VLAN_PORT, "type=internal",
     )  # fmt: skip
 
-    bridges = ovsdb_rows("Bridge")
+    bridges = ovs.rows("Bridge")
     assert bridges[bridge]["datapath_type"] == "netdev"
 
-    ports = ovsdb_rows("Port")
-    assert ovsdb_value(ports[VLAN_PORT]["tag"]) == VLAN_TAG
-    assert ovsdb_value(ports[INTERNAL_PORT]["tag"]) == []
-    port_uuids = {ovsdb_value(ports[name]["_uuid"])[1] for name in (INTERNAL_PORT, VLAN_PORT)}
-    bridge_ports = ovsdb_value(bridges[bridge]["ports"])
+    ports = ovs.rows("Port")
+    assert ovs.value(ports[VLAN_PORT]["tag"]) == VLAN_TAG
+    assert ovs.value(ports[INTERNAL_PORT]["tag"]) == []
+    port_uuids = {ovs.value(ports[name]["_uuid"])[1] for name in (INTERNAL_PORT, VLAN_PORT)}
+    bridge_ports = ovs.value(bridges[bridge]["ports"])
     assert port_uuids <= {pair[1] for pair in bridge_ports}
 
     # ovs-vswitchd (not just ovsdb) must have accepted the ports: an interface
     # the datapath could not create gets ofport -1 and an error.
-    interfaces = ovsdb_rows("Interface")
+    interfaces = ovs.rows("Interface")
     for name in (INTERNAL_PORT, VLAN_PORT):
-        assert ovsdb_value(interfaces[name]["error"]) == [], interfaces[name]["error"]
-        assert ovsdb_value(interfaces[name]["ofport"]) > 0
+        assert ovs.value(interfaces[name]["error"]) == [], interfaces[name]["error"]
+        assert ovs.value(interfaces[name]["ofport"]) > 0
 
-    vsctl("del-port", bridge, VLAN_PORT)
-    assert VLAN_PORT not in ovsdb_rows("Port")
-    vsctl("del-br", bridge)
-    assert bridge not in ovsdb_rows("Bridge")
-    assert INTERNAL_PORT not in ovsdb_rows("Port")
+    ovs.vsctl("del-port", bridge, VLAN_PORT)
+    assert VLAN_PORT not in ovs.rows("Port")
+    ovs.vsctl("del-br", bridge)
+    assert bridge not in ovs.rows("Bridge")
+    assert INTERNAL_PORT not in ovs.rows("Port")

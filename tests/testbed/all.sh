@@ -2,14 +2,17 @@
 # The whole test bed: libvirt, Open vSwitch and Ceph.
 #
 #   all.sh start    libvirt, then OVS, then Ceph (each script is idempotent)
-#   all.sh stop     active libvirt RBD pools first, then Ceph, OVS, libvirt
+#   all.sh stop     what uses Ceph first (running domains with RBD disks, active
+#                   libvirt RBD pools, the tests' leftover secrets), then Ceph,
+#                   OVS, libvirt
 #   all.sh status   every piece's status; exit 1 if any is not usable
-#   all.sh stop-rbd-pools   only the first step of stop: pool-destroy every
-#                   active libvirt RBD pool (for test teardowns)
+#   all.sh stop-rbd-pools   only the domains and pools of that first step (for
+#                   test teardowns, and before the cluster is recreated)
 #
-# Teardown order matters: with the cluster gone, an active libvirt RBD pool
-# makes pool-refresh/pool-start hang for 30 s, so RBD pools are stopped while
-# Ceph still answers.
+# Teardown order matters: domains, libvirt RBD pools, secrets, then the
+# cluster. With the cluster gone, an active libvirt RBD pool makes
+# pool-refresh/pool-start hang for 30 s, and a guest's I/O on its RBD disk
+# hangs, so they are stopped while Ceph still answers.
 set -euo pipefail
 
 # shellcheck disable=SC2034 # read by _lib.sh
@@ -19,6 +22,35 @@ HERE=$(dirname "${BASH_SOURCE[0]}")
 source "$HERE/_lib.sh"
 
 URI=qemu:///system
+
+# Stops (destroy: the definition stays) every running domain with an RBD disk.
+destroy_rbd_domains() {
+    local domains dom
+    if ! domains=$(timeout 30 virsh -c "$URI" list --name 2>/dev/null); then
+        log "libvirt does not answer; no domains to stop"
+        return 0
+    fi
+    for dom in $domains; do
+        if timeout 30 virsh -c "$URI" dumpxml "$dom" 2>/dev/null | grep -q "protocol='rbd'"; then
+            log "stopping domain $dom (it has an RBD disk)"
+            timeout 60 virsh -c "$URI" destroy "$dom" >/dev/null ||
+                die "virsh destroy $dom failed"
+        fi
+    done
+}
+
+# Undefines the libvirt secrets interrupted integration tests left behind
+# (usage names containing kvmops-it); every other secret stays.
+remove_test_secrets() {
+    local rows uuid
+    if ! rows=$(timeout 30 virsh -c "$URI" secret-list 2>/dev/null); then
+        return 0
+    fi
+    while read -r uuid _rest; do
+        log "removing leftover test secret $uuid"
+        timeout 30 virsh -c "$URI" secret-undefine "$uuid" >/dev/null || true
+    done < <(awk 'NR > 2 && /kvmops-it/ {print}' <<<"$rows")
+}
 
 # Stops (pool-destroy: the definition stays, nothing is deleted in Ceph) every
 # active libvirt storage pool of type rbd.
@@ -42,7 +74,9 @@ cmd_start() {
 }
 
 cmd_stop() {
+    destroy_rbd_domains
     destroy_active_rbd_pools
+    remove_test_secrets
     "$HERE/ceph.sh" stop
     "$HERE/ovs.sh" stop
     "$HERE/libvirt.sh" stop
@@ -60,6 +94,9 @@ case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
-stop-rbd-pools) destroy_active_rbd_pools ;;
+stop-rbd-pools)
+    destroy_rbd_domains
+    destroy_active_rbd_pools
+    ;;
 *) usage "start|stop|status|stop-rbd-pools" ;;
 esac
