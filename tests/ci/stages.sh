@@ -44,15 +44,20 @@ stage_molecule() {
 }
 
 stage_testbed_down() {
-  # The lab bridge and apt proxy go too, unless lab VMs (`make lab`) still use
-  # them. Asked while libvirtd still runs; the bridge goes last, because Ceph
-  # may listen on its address (molecule/kvm_ceph) and must stop first.
+  # The lab bridge, apt proxy and overlay pool go too, unless lab VMs
+  # (`make lab`) still use them. Order: what uses Ceph and Ceph itself first
+  # (Ceph may listen on the bridge's address, molecule/kvm_ceph), then the lab
+  # network while libvirtd still answers (net-down undefines the lab pool
+  # through it), then OVS and libvirt. The last CI failed here because
+  # net-down ran after libvirtd had stopped.
   local lab_vms
   lab_vms="$(python tests/lab/labctl status 2>/dev/null || true)"
-  tests/testbed/all.sh stop
+  tests/testbed/all.sh stop-rbd-pools
+  tests/testbed/ceph.sh stop
   if [ -z "$lab_vms" ]; then
     python tests/lab/labctl net-down
   fi
+  tests/testbed/all.sh stop
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
