@@ -64,7 +64,9 @@ def _reserved(value):
     return [_as_int(cpu, "reserved_cpus entry") for cpu in value]
 
 
-def numa_placement(numa_cells, vms, reserved_cpus=None, current=None, host_reserved_memory_mib=0):
+def numa_placement(
+    numa_cells, vms, reserved_cpus=None, current=None, host_reserved_memory_mib=0, emulators_on_reserved=True
+):
     """``libvirt_host_info``'s ``numa_cells`` + VMs → ``{name: placement}``; see the planner."""
     if not _is_list(numa_cells):
         raise AnsibleFilterError("numa_placement: the input must be the numa_cells list of libvirt_host_info")
@@ -79,6 +81,7 @@ def numa_placement(numa_cells, vms, reserved_cpus=None, current=None, host_reser
             reserved_cpus=_reserved(reserved_cpus),
             current=current,
             host_reserved_memory_mib=_as_int(host_reserved_memory_mib or 0, "host_reserved_memory_mib"),
+            emulators_on_reserved=bool(emulators_on_reserved),
         )
     except PlacementError as exc:
         raise AnsibleFilterError(str(exc)) from exc

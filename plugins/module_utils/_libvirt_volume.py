@@ -41,6 +41,32 @@ def open_pool(conn, pool_name, refresh):
     return pool, pool_type
 
 
+def _pool_missing(conn, pool_name):
+    """Why the pool cannot hold volumes now ("does not exist", "is not active"), or None when it can."""
+    with _pool_errors(pool_name):
+        try:
+            pool = conn.raw.storagePoolLookupByName(pool_name)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
+                return "does not exist"
+            raise
+        return None if pool.isActive() else "is not active"
+
+
+def _check_mode_without_pool(desired, why, want_diff):
+    absent = desired["state"] == "absent"
+    result = {
+        "changed": not absent,
+        "actions": [] if absent else [f"create (pool {desired['pool']} {why} yet)"],
+        "volume": None,
+    }
+    if want_diff:
+        before = vol.diff_state(desired, False)
+        after = before if absent else vol.diff_state(desired, True, desired.get("capacity"), desired.get("format"))
+        result["diff"] = vol.build_diff(desired, {"before": before, "after": after})
+    return result
+
+
 def find_volume(pool, pool_name, name):
     """``(virStorageVol, parsed XML)`` of volume ``name``, or ``(None, None)`` when the pool has none."""
     with _volume_errors(pool_name, name):
@@ -177,6 +203,14 @@ def manage_volume(uri, params, check_mode, want_diff):
     desired = vol.normalise_params(params)
     pool_name, name = desired["pool"], desired["name"]
     with libvirt_connection(uri) as conn:
+        if check_mode:
+            # A playbook predicted in check mode makes the pool in an earlier
+            # task (kvm_ceph's RBD pool before kvm_guests' disks) that check
+            # mode did not run: the volume would then be created. A real run
+            # still fails on a missing pool.
+            missing = _pool_missing(conn, pool_name)
+            if missing:
+                return _check_mode_without_pool(desired, missing, want_diff)
         pool, pool_type = open_pool(conn, pool_name, desired["refresh_pool"])
         current = find_volume(pool, pool_name, name)[1]
         sources = gather_sources(conn, pool, desired, current)

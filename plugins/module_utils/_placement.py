@@ -127,6 +127,9 @@ def _fail(vm, nodes, why):
 
 
 def _emulator_cpus(node_list, all_reserved, fallback):
+    # all_reserved None: emulator threads stay off the reserved CPUs.
+    if all_reserved is None:
+        return fallback
     local = sorted({c for n in node_list for c in n.reserved})
     return local or sorted(all_reserved) or fallback
 
@@ -314,8 +317,13 @@ def _check_vm(vm):
         raise PlacementError(f"VM '{vm['name']}': vcpus and memory_mib must be positive")
 
 
-def plan(numa_cells, vms, reserved_cpus=(), current=None, host_reserved_memory_mib=0):
+def plan(numa_cells, vms, reserved_cpus=(), current=None, host_reserved_memory_mib=0, emulators_on_reserved=True):
     """Place ``vms`` on the host; returns ``{name: placement}`` (see module docstring).
+
+    With ``emulators_on_reserved`` false, dedicated VMs' emulator threads stay
+    off the reserved CPUs too (on the shared pool of their nodes, as without
+    reserved CPUs): for hosts where the reserved CPUs are outside the cgroup
+    guests run in (kvm_tuning's machine.slice AllowedCPUs).
 
     ``current`` maps VM names to ``{"nodes": [...], "cpus": [...]}`` (dedicated
     VMs' host CPUs); :func:`current_from_plan` turns a previous result into it.
@@ -328,6 +336,7 @@ def plan(numa_cells, vms, reserved_cpus=(), current=None, host_reserved_memory_m
     if unknown:
         raise PlacementError(f"reserved CPUs {unknown} do not exist on this host (CPUs: {format_cpuset(known)})")
     nodes = {cell["id"]: _Node(cell, reserved, host_reserved_memory_mib * 1024) for cell in numa_cells}
+    emulator_reserved = reserved if emulators_on_reserved else None
     for vm in vms:
         _check_vm(vm)
     names = [vm["name"] for vm in vms]
@@ -347,7 +356,7 @@ def plan(numa_cells, vms, reserved_cpus=(), current=None, host_reserved_memory_m
         vm = by_name[name]
         pinned = current[name]
         if vm.get("dedicated_cpus"):
-            kept = _place_dedicated(vm, nodes, reserved, pinned)
+            kept = _place_dedicated(vm, nodes, emulator_reserved, pinned)
         else:
             kept = _place_shared(vm, nodes, pinned)
         if kept is not None:
@@ -356,11 +365,11 @@ def plan(numa_cells, vms, reserved_cpus=(), current=None, host_reserved_memory_m
     new.sort(key=lambda vm: (not vm.get("dedicated_cpus"), vm["name"]))
     for vm in new:
         if vm.get("dedicated_cpus"):
-            placements[vm["name"]] = _place_dedicated(vm, nodes, reserved)
+            placements[vm["name"]] = _place_dedicated(vm, nodes, emulator_reserved)
         else:
             placements[vm["name"]] = _place_shared(vm, nodes)
     _final_shared_pools(placements, by_name, nodes)
-    if not reserved:
+    if not reserved or not emulators_on_reserved:
         _final_emulator_pins(placements, nodes)
     return {name: placements[name] for name in names}
 

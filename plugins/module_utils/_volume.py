@@ -201,6 +201,11 @@ def _state(desired, present, capacity=None, fmt=None, backing=None):
     }
 
 
+def diff_state(desired, present, capacity=None, fmt=None):
+    """:func:`_state` for callers outside the plan (check mode without the pool)."""
+    return _state(desired, present, capacity, fmt)
+
+
 def _current_format(current, pool_type):
     # Volumes of raw-only pools (rbd, logical) often carry no <format> at all.
     return current["format"] or ("raw" if pool_type not in FILE_POOL_TYPES else None)

@@ -33,6 +33,9 @@ attributes:
     details:
       - Returns the same C(changed), C(actions) and diff as the real run, and changes nothing.
       - O(refresh_pool) still refreshes the pool, which only re-reads what is on disk.
+      - When O(pool) does not exist or is not active, check mode reports the volume as to be created (C(changed),
+        action C(create (pool ... does not exist yet))) instead of failing, because an earlier task of the same
+        playbook may make the pool, which check mode only predicted. The real run fails on a missing pool.
   diff_mode:
     support: full
     details:

@@ -10,11 +10,12 @@
 # building the same image at once would waste minutes and race to publish it.
 #
 #   molecule-lanes.sh [SCENARIO...]     (default: every molecule/* but _shared)
-# Env: KVMOPS_MOLECULE_LANES (default 2). Logs: build/logs/molecule-<scenario>.log
+# Env: KVMOPS_MOLECULE_LANES (default 3). Logs: build/logs/molecule-<scenario>.log
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
 lanes=${KVMOPS_MOLECULE_LANES:-3}
+LAB_CEPH_ADDR=198.51.100.1
 logs=build/logs
 mkdir -p "$logs"
 
@@ -27,9 +28,18 @@ fi
 # Rough weights from measured runs: kvm_host installs QEMU and libvirt under
 # TCG, kvm_ovs reboots and waits out the connection guard's rollback; each
 # scenario, heaviest first, goes to the lane with the least weight so far.
-weight() { case $1 in kvm_host | kvm_ovs) echo 3 ;; *) echo 2 ;; esac; }
+# (minutes / 4 at CI load, 2026-11-26; site is every role three times).
+weight() {
+  case $1 in
+    site) echo 6 ;;
+    kvm_ovs | kvm_hardening | kvm_guests) echo 4 ;;
+    kvm_host) echo 3 ;;
+    kvm_hardening_selinux) echo 1 ;;
+    *) echo 2 ;;
+  esac
+}
 ordered=()
-for w in 3 2 1; do
+for w in 6 5 4 3 2 1; do
   for s in "${scenarios[@]}"; do [ "$(weight "$s")" -eq "$w" ] && ordered+=("$s"); done
 done
 declare -a load lane_of
@@ -49,6 +59,23 @@ for v in "${variants[@]}"; do
   echo "molecule-lanes: lab image $v"
   python tests/lab/labctl image --variant "$v" >/dev/null || { echo "molecule-lanes: image $v failed" >&2; exit 1; }
 done
+
+# Scenarios whose VMs use Ceph (molecule/_shared/ceph_on_lab.yml) need the
+# test bed's cluster bound to the lab bridge. Moving it there recreates the
+# cluster, so it is done once, here, before the lanes start: two prepare
+# steps doing it at the same time would each recreate it under the other.
+uses_ceph=no
+for s in "${ordered[@]}"; do
+  if grep -q ceph_on_lab.yml "molecule/$s"/*.yml; then uses_ceph=yes; fi
+done
+if [ "$uses_ceph" = yes ]; then
+  echo "molecule-lanes: test bed Ceph onto the lab bridge"
+  python tests/lab/labctl net-up >/dev/null
+  if ! tests/testbed/ceph.sh status 2>/dev/null | grep -q "cluster ready on $LAB_CEPH_ADDR"; then
+    tests/testbed/all.sh stop-rbd-pools
+    CEPH_BIND_ADDR=$LAB_CEPH_ADDR tests/testbed/ceph.sh start
+  fi
+fi
 
 failed_list="$logs/molecule-failed.txt"
 : >"$failed_list"

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.kvmops.kvm.tests.helpers.tools import ansible_tool
+
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_CFG = REPO / "ansible.cfg"
 # Overridable to aim the tests at another local daemon; the default is what the test bed starts.
@@ -31,15 +33,7 @@ LIBVIRT_URI = os.environ.get("KVMOPS_LIBVIRT_URI", "qemu:///system")
 PLAYBOOK_TIMEOUT = 300
 
 
-def _tool(name):
-    """The venv's own ansible tools first, so the tests use the pinned ansible-core."""
-    beside_python = Path(sys.executable).parent / name
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} not found beside {sys.executable} nor in PATH: run `make venv`", pytrace=False)
-    return found
+_tool = ansible_tool
 
 
 @dataclass

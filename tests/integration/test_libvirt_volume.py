@@ -333,6 +333,21 @@ def test_missing_pool_is_named(libvirtd, run_module):
     assert "Storage pool not found" in msg
 
 
+def test_check_mode_predicts_a_volume_in_a_pool_still_to_come(libvirtd, run_module):
+    # --check of a whole site: kvm_ceph's RBD pool is only predicted, then
+    # kvm_guests asks for a disk in it. Check mode reports the create; the
+    # real run still fails on the missing pool (test above).
+    args = {"uri": libvirtd, "pool": MISSING_POOL, "name": "kvmops-it-vol-x", "capacity": "1MiB"}
+    result = run_module(MODULE, args, check=True, diff=True)
+    assert not result.failed, result.result
+    assert result["changed"]
+    assert result["actions"] == [f"create (pool {MISSING_POOL} does not exist yet)"]
+    assert result["volume"] is None
+    assert result["diff"]["after"]["state"] == "present"
+    absent = run_module(MODULE, dict(args, state="absent"), check=True)
+    assert not absent.failed and not absent["changed"], absent.result
+
+
 def test_bad_size_is_named(libvirtd, volume):
     name = "kvmops-it-vol-badsize"
     msg = failed(volume(name, capacity="20XB"))

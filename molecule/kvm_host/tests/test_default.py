@@ -57,8 +57,10 @@ def test_qemu_conf_holds_converge_settings(host):
     conf = host.file("/etc/libvirt/qemu.conf")
     assert conf.mode == 0o600
     lines = conf.content_string.splitlines()
-    assert "# Ansible managed" in lines
-    assert "max_processes = 4096" in lines
+    # Edited setting by setting: the distribution's documentation stays, and a
+    # new setting sits right under its commented-out example.
+    assert "#max_processes = 0" in lines
+    assert lines[lines.index("#max_processes = 0") + 1] == "max_processes = 4096"
     assert 'cgroup_controllers = ["cpu", "memory", "cpuset"]' in lines
     # Baseline keys, booleans written as 1/0.
     assert "set_process_name = 1" in lines

@@ -34,9 +34,24 @@ def connect():
 
 
 def lab_domains(conn) -> list:
-    """Every domain that is ours: the kvmlab- prefix (or the metadata older labctl wrote)."""
-    found = [dom for dom in conn.listAllDomains() if domain.is_lab_domain(dom.name(), dom.XMLDesc())]
-    return sorted(found, key=lambda d: d.name())
+    """``(domain, its XML)`` of every domain that is ours: the kvmlab- prefix (or older labctl's metadata).
+
+    A domain removed while the list is read (a Molecule scenario's destroy
+    running beside `make lab`) is left out instead of failing the caller.
+    """
+    import libvirt
+
+    found = []
+    for dom in conn.listAllDomains():
+        try:
+            xml = dom.XMLDesc()
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                continue
+            raise
+        if domain.is_lab_domain(dom.name(), xml):
+            found.append((dom, xml))
+    return sorted(found, key=lambda pair: pair[0].name())
 
 
 def leftovers(name: str, keep: str | None = None, pool_active: bool = True) -> dict:
@@ -73,8 +88,8 @@ def overlay_owners() -> set[str]:
 
 
 def _check_address_free(conn, spec: VmSpec) -> None:
-    for other in lab_domains(conn):
-        if other.name() != spec.name and domain.read_lab_info(other.XMLDesc())["ip"] == spec.ip:
+    for other, xml in lab_domains(conn):
+        if other.name() != spec.name and domain.read_lab_info(xml)["ip"] == spec.ip:
             raise LabError(f"{spec.ip} is already used by lab VM {other.name()}")
 
 
@@ -126,8 +141,8 @@ def status_lines(conn) -> list[str]:
         libvirt.VIR_DOMAIN_CRASHED: "crashed",
     }
     lines = []
-    for dom in lab_domains(conn):
-        info = domain.read_lab_info(dom.XMLDesc())
+    for dom, xml in lab_domains(conn):
+        info = domain.read_lab_info(xml)
         state, _reason = dom.state()
         dom_info = dom.info()
         ip = info["ip"]

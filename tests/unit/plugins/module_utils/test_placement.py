@@ -88,6 +88,18 @@ class TestOneNode:
         assert "'web'" in str(err.value)
         assert "node 0: 0 free cores (0 CPUs), 0 shared CPUs, 4314 MiB free" in str(err.value)
 
+    def test_emulators_kept_off_reserved_cpus_when_asked(self):
+        # kvm_tuning keeps machine.slice off the host CPUs: an emulator pinned
+        # there fails to start ("cannot set CPU affinity"), seen in the lab.
+        result = plan(ONE, [ded("db", 1)], reserved_cpus=[0], emulators_on_reserved=False)
+        assert pins(result["db"]) == (["1"], "1", [0])
+        two = plan(TWO, [ded("db", 1)], reserved_cpus=[0], emulators_on_reserved=True)
+        assert two["db"]["cputune"]["emulatorpin"] == "0"
+        two = plan(TWO, [ded("db", 1)], reserved_cpus=[0], emulators_on_reserved=False)
+        emulator = two["db"]["cputune"]["emulatorpin"]
+        assert emulator != "0" and not emulator.startswith("0")
+        assert emulator != two["db"]["cputune"]["vcpupin"][0]["cpuset"]
+
     def test_memory_is_the_node_total(self):
         assert plan(ONE, [shared("big", 1, 5338)])["big"]["nodes"] == [0]
         with pytest.raises(PlacementError, match=r"VM 'big' \(1 shared vCPUs, 5339 MiB\).*node 0: .*5338 MiB free"):

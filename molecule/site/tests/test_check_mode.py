@@ -1,0 +1,33 @@
+"""`--check --diff` on the converged lab hypervisor reports nothing to change.
+
+Molecule's own `check` step only fails on errors; this runs the same
+converge playbook in check mode through Molecule's inventory and asserts
+that no task on any host would change anything, naming the ones that would.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCENARIO = Path(__file__).resolve().parents[1]
+
+
+def test_check_diff_on_converged_host_changes_nothing():
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
+    playbook = Path(sys.executable).parent / "ansible-playbook"
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    cmd = [str(playbook), "-i", inventory, str(SCENARIO / "converge.yml"), "--check", "--diff"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    report = json.loads(proc.stdout)
+    would_change = [
+        f"{host}: {task['task']['name']}"
+        for play in report["plays"]
+        for task in play["tasks"]
+        for host, result in task["hosts"].items()
+        if result.get("changed")
+    ]
+    assert not would_change, would_change
+    assert all(stats["changed"] == 0 and stats["failures"] == 0 for stats in report["stats"].values()), report["stats"]
