@@ -3,7 +3,6 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 LABCTL := $(VENV)/python tests/lab/labctl
-LAB_CEPH_ADDR := 198.51.100.1
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 
@@ -21,11 +20,8 @@ bootstrap:
 lab: bootstrap
 	tests/testbed/libvirt.sh start
 	$(LABCTL) inventory-up inventories/lab
-	@# The guests' RBD disks live in the test bed's Ceph, bound to the lab
-	@# bridge so the lab VMs reach it. Rebinding recreates the cluster, so
-	@# libvirt RBD pools of the old one are stopped first (they hang libvirt).
-	tests/testbed/ceph.sh status | grep -q 'cluster ready on $(LAB_CEPH_ADDR)' || tests/testbed/all.sh stop-rbd-pools
-	CEPH_BIND_ADDR=$(LAB_CEPH_ADDR) tests/testbed/ceph.sh start
+	@# The guests' RBD disks live in the test bed's Ceph, on the lab bridge.
+	tests/testbed/ceph-on-lab.sh
 	ansible-playbook playbooks/site.yml -i inventories/lab
 
 lab-down: bootstrap

@@ -15,7 +15,6 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
 lanes=${KVMOPS_MOLECULE_LANES:-3}
-LAB_CEPH_ADDR=198.51.100.1
 logs=build/logs
 mkdir -p "$logs"
 
@@ -78,10 +77,7 @@ done
 if [ "$uses_ceph" = yes ]; then
   echo "molecule-lanes: test bed Ceph onto the lab bridge"
   python tests/lab/labctl net-up >/dev/null
-  if ! tests/testbed/ceph.sh status 2>/dev/null | grep -q "cluster ready on $LAB_CEPH_ADDR"; then
-    tests/testbed/all.sh stop-rbd-pools
-    CEPH_BIND_ADDR=$LAB_CEPH_ADDR tests/testbed/ceph.sh start
-  fi
+  tests/testbed/ceph-on-lab.sh
 fi
 
 failed_list="$logs/molecule-failed.txt"
