@@ -89,6 +89,10 @@ class DomainConverger:
         self.local = local
         self.domains = api.list_by_name()
         self._aliases = {}
+        # Graceful shutdowns of this call: the button is pressed during each
+        # domain's turn, the wait for all of them happens once, in
+        # finish_shutdowns(), so N guests take one shutdown, not N in a row.
+        self._shutdowns = []
 
     def context(self, arch, live=False):
         if arch not in self._aliases:
@@ -245,6 +249,10 @@ class DomainConverger:
                 self._do(result, "pause", lambda: self.api.suspend(dom, name))
                 state = self._wait(dom, name, ("paused",), spec["shutdown_timeout"], "pause")
         elif target == "shutdown":
+            if state in ACTIVE_STATES and not self.check_mode:
+                self._press_power_button(spec, dom, state, result)
+                self._shutdowns.append((spec, dom, result, diffs, before))
+                return
             state = self._ensure_off(spec, dom, state, result, graceful=True)
         elif target == "destroyed":
             state = self._ensure_off(spec, dom, state, result, graceful=False)
@@ -292,18 +300,26 @@ class DomainConverger:
             return self._wait(dom, name, ("shutoff",), 30, "destroy")
         return self._graceful_shutdown(spec, dom, state, result)
 
-    def _graceful_shutdown(self, spec, dom, state, result):
-        """ACPI shutdown that waits; on timeout fail, or power off when ``force`` is set."""
+    def _press_power_button(self, spec, dom, state, result):
         name = spec["name"]
-        timeout = spec["shutdown_timeout"]
         if state == "paused":
             # A paused guest cannot see the power button.
             self._do(result, "resume", lambda: self.api.resume(dom, name))
         self._do(result, "shutdown", lambda: self.api.shutdown(dom, name))
+
+    def _graceful_shutdown(self, spec, dom, state, result):
+        """ACPI shutdown that waits; on timeout fail, or power off when ``force`` is set."""
+        self._press_power_button(spec, dom, state, result)
         if self.check_mode:
             return "shutoff"
-        if self.api.wait_for_state(dom, name, ("shutoff",), timeout) == "shutoff":
+        if self.api.wait_for_state(dom, spec["name"], ("shutoff",), spec["shutdown_timeout"]) == "shutoff":
             return "shutoff"
+        return self._after_shutdown_timeout(spec, dom, result)
+
+    def _after_shutdown_timeout(self, spec, dom, result):
+        """Still on after ``shutdown_timeout``: fail clearly, or power off when ``force`` is set."""
+        name = spec["name"]
+        timeout = spec["shutdown_timeout"]
         if not spec["force"]:
             raise KvmopsError(
                 DOMAIN,
@@ -337,6 +353,32 @@ class DomainConverger:
             self._do(result, "pause", lambda: self.api.suspend(dom, name))
             state = self._wait(dom, name, ("paused",), spec["shutdown_timeout"], "pause")
         return state
+
+    def finish_shutdowns(self):
+        """Wait, all together, for the domains whose power button this call pressed.
+
+        Each result gets what the one-by-one path gives it: ``state: shutoff``
+        and its state diff, or ``failed`` with the same message, or the
+        power-off after the timeout when ``force`` is set.
+        """
+        shutdowns, self._shutdowns = self._shutdowns, []
+        waits = [
+            (index, dom, spec["name"], spec["shutdown_timeout"]) for index, (spec, dom, *_r) in enumerate(shutdowns)
+        ]
+        reached = self.api.wait_all_for_state(waits, ("shutoff",)) if waits else {}
+        for index, (spec, dom, result, diffs, before) in enumerate(shutdowns):
+            try:
+                outcome = reached[index]
+                if isinstance(outcome, KvmopsError):
+                    raise outcome
+                if outcome != "shutoff":
+                    self._after_shutdown_timeout(spec, dom, result)
+                diffs.append({"before": f"state: {before}\n", "after": "state: shutoff\n"})
+                result["state"] = "shutoff"
+            except KvmopsError as exc:
+                result["failed"] = True
+                result["msg"] = str(exc)
+            result["changed"] = bool(result["actions"])
 
     # -- absent ---------------------------------------------------------------------
     def _absent(self, spec, dom, result, diffs):
@@ -415,12 +457,15 @@ def converge_all(uri, specs, check_mode=False, diff_mode=False):
         prepared.append((spec, desired))
     if errors:
         raise KvmopsError(DOMAIN, "spec", "invalid input, nothing was changed: " + " | ".join(errors))
-    results, failures = [], []
     with libvirt_connection(uri) as conn:
         converger = DomainConverger(DomainApi(conn), check_mode, diff_mode, local=is_local_uri(uri))
-        for spec, desired in prepared:
-            result = converger.converge(spec, desired)
-            if result.get("failed"):
-                failures.append(result["msg"])
-            results.append(result)
+        results = converge_prepared(converger, prepared)
+    failures = [result["msg"] for result in results if result.get("failed")]
     return results, failures
+
+
+def converge_prepared(converger, prepared):
+    """Each ``(spec, desired)`` in turn, then the shutdowns' one common wait; the results in order."""
+    results = [converger.converge(spec, desired) for spec, desired in prepared]
+    converger.finish_shutdowns()
+    return results

@@ -154,6 +154,32 @@ class DomainApi:
                 return None
             time.sleep(poll)
 
+    def wait_all_for_state(self, waits, wanted, poll=0.25):
+        """Poll several domains in one loop: ``waits`` is ``[(key, dom, name, timeout)]``, each timeout
+        counted from this call. Returns ``{key: state}``, with None for a domain that timed out and
+        the KvmopsError for one that could not be read (it vanished)."""
+        started = time.monotonic()
+        pending = list(waits)
+        reached = {}
+        while pending:
+            waiting = []
+            for key, dom, name, timeout in pending:
+                try:
+                    current = self.state(dom, name)
+                except KvmopsError as exc:
+                    reached[key] = exc
+                    continue
+                if current in wanted:
+                    reached[key] = current
+                elif time.monotonic() - started >= timeout:
+                    reached[key] = None
+                else:
+                    waiting.append((key, dom, name, timeout))
+            pending = waiting
+            if pending:
+                time.sleep(poll)
+        return reached
+
     # -- what a definition refers to --------------------------------------------
     def network_exists(self, network):
         if self._networks is None:

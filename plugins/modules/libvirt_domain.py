@@ -1000,6 +1000,9 @@ options:
         option an item sets replaces the top-level value as a whole; dicts and lists are not merged.
       - All items are validated before anything changes, and no name may appear twice. A failure on one
         domain does not stop the others; the module fails at the end, naming every domain that failed.
+      - Items with O(state=shutdown) get their ACPI power button pressed in list order, and are then waited
+        for together, each up to its own O(shutdown_timeout); so ten guests take about as long as the
+        slowest of them, not ten shutdowns in a row. Each is reported as it would be on its own.
       - Mutually exclusive with O(name) and O(xml).
     type: list
     elements: dict

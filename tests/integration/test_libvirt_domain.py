@@ -454,6 +454,38 @@ def test_check_mode_predicts_update_and_start_of_a_stopped_domain(libvirtd, work
     run_ok(run_module, {**base, "state": "destroyed"})
 
 
+def test_batch_shutdown_waits_for_every_guest_and_reports_each(libvirtd, workdir, run_module):
+    # SeaBIOS guests without a disk ignore the ACPI button: with force they are
+    # powered off after the timeout, the one without force fails, each on its own.
+    names = [f"{PREFIX}off-{i}" for i in range(3)]
+    base = {"uri": libvirtd, "type": "qemu", "memory": 64}
+    run_ok(run_module, {**base, "domains": [{"name": n, "state": "running"} for n in names]})
+    started = time.monotonic()
+    result = run_module(
+        MODULE,
+        {
+            **base,
+            "shutdown_timeout": 5,
+            "domains": [
+                {"name": names[0], "state": "shutdown", "force": True},
+                {"name": names[1], "state": "shutdown", "force": True},
+                {"name": names[2], "state": "shutdown"},
+            ],
+        },
+    )
+    took = time.monotonic() - started
+    assert result.failed and "1 of 3 domains failed" in result["msg"] and names[2] in result["msg"]
+    by_name = {d["name"]: d for d in result["domains"]}
+    for name in names[:2]:
+        assert by_name[name]["actions"] == ["shutdown", "destroy after 5 s shutdown timeout"]
+        assert by_name[name]["state"] == "shutoff" and domstate(name) == "shut off"
+    assert "did not shut down within 5 s" in by_name[names[2]]["msg"]
+    assert domstate(names[2]) == "running"
+    # One common wait (about 5 s), not three in a row (15 s); printed, not asserted.
+    print(f"batch shutdown of 3 deaf guests, timeout 5 s each: {took:.1f} s (whole ansible-playbook run)")
+    run_ok(run_module, {**base, "domains": [{"name": n, "state": "destroyed"} for n in names]})
+
+
 def test_batch_inherits_nested_top_level_options(libvirtd, workdir, run_module):
     names = [f"{PREFIX}nested-{i}" for i in range(2)]
     args = {
