@@ -17,9 +17,8 @@ from __future__ import annotations
 from ansible_collections.kvmops.kvm.plugins.module_utils import _pool as pl
 from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError, reraise_as
 from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt import libvirt, libvirt_connection
-from ansible_collections.kvmops.kvm.plugins.module_utils._monitor_probe import probe_monitors
+from ansible_collections.kvmops.kvm.plugins.module_utils._monitor_probe import DEFAULT_PROBE_TIMEOUT, require_monitors
 
-DEFAULT_PROBE_TIMEOUT = 3
 _SIZES = ("capacity", "allocation", "available")
 
 
@@ -51,16 +50,10 @@ def read_pool(conn, name):
 
 def check_monitors(desired, summary):
     """Fail fast, naming monitor and pool, when no Ceph monitor answers; warnings for the ones that do not."""
-    monitors = pl.monitors_of(desired, summary)
-    timeout = (desired.get("rbd") or {}).get("probe_timeout") or DEFAULT_PROBE_TIMEOUT
-    answering, failures = probe_monitors(monitors, timeout)
-    if not answering:
-        raise KvmopsError(
-            pl.POOL,
-            desired["name"],
-            f"no Ceph monitor answers: {'; '.join(failures) or 'no monitors listed'}. libvirt would wait 30 s "
-            "per call for them; check that the cluster runs and this host reaches its monitors (rbd.hosts)",
-        )
+    rbd = desired.get("rbd") or {}
+    ceph_pool = rbd.get("pool") or (summary or {}).get("source_name")
+    timeout = rbd.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT
+    failures = require_monitors(pl.POOL, desired["name"], ceph_pool, pl.monitors_of(desired, summary), timeout)
     return [f"pool '{desired['name']}': Ceph monitor {failure} does not answer" for failure in failures]
 
 

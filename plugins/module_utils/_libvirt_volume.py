@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.kvmops.kvm.plugins.module_utils import _pool as pl
 from ansible_collections.kvmops.kvm.plugins.module_utils import _volume as vol
 from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError, reraise_as
 from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt import libvirt, libvirt_connection
+from ansible_collections.kvmops.kvm.plugins.module_utils._monitor_probe import require_monitors
 
 POOL = "libvirt pool"
 # libvirt-python's sendAll asks for this much at a time; reading more only costs memory.
@@ -35,9 +37,16 @@ def open_pool(conn, pool_name, refresh):
         pool = conn.raw.storagePoolLookupByName(pool_name)
         if not pool.isActive():
             raise KvmopsError(POOL, pool_name, "is not active: start it before managing its volumes")
-        if refresh:
+        xml = pool.XMLDesc(0)
+    pool_type = vol.parse_pool_type(xml)
+    if pool_type == "rbd":
+        # Reading libvirt's volume list does not touch Ceph, but a refresh,
+        # create, resize or delete would wait 30 s per call on a dead cluster.
+        summary = pl.parse_pool(xml)[1]
+        require_monitors(POOL, pool_name, summary["source_name"], pl.monitors_of({}, summary))
+    if refresh:
+        with _pool_errors(pool_name):
             pool.refresh(0)
-        pool_type = vol.parse_pool_type(pool.XMLDesc(0))
     return pool, pool_type
 
 

@@ -17,6 +17,10 @@ import socket
 import threading
 import time
 
+from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError
+
+DEFAULT_PROBE_TIMEOUT = 3
+
 
 def _probe_one(name, ports, timeout, results):
     failures = []
@@ -58,3 +62,23 @@ def probe_monitors(monitors, timeout):
         else:
             failures.append(outcome[1])
     return answering, failures
+
+
+def require_monitors(kind, label, ceph_pool, monitors, timeout=DEFAULT_PROBE_TIMEOUT):
+    """Raise, naming ``label``, the Ceph pool and each monitor, when none answers; else failure texts.
+
+    Used by every module that is about to make libvirt talk to Ceph (a pool's
+    start or refresh, a volume's create, resize or delete), so each fails in
+    seconds the same way instead of libvirt's 30 s wait per call.
+    """
+    answering, failures = probe_monitors(monitors, timeout)
+    if not answering:
+        tried = "; ".join(failures) or "no monitors listed"
+        raise KvmopsError(
+            kind,
+            label,
+            f"no Ceph monitor of Ceph pool '{ceph_pool or '?'}' answers: {tried}. "
+            "libvirt would wait 30 s per call for them; check that the cluster runs and this host reaches its "
+            "monitors (the rbd pool's hosts)",
+        )
+    return failures

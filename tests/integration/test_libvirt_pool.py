@@ -6,8 +6,9 @@
 
 Directory pools live under /var/lib/kvmops-it; RBD pools use the test bed's
 Ceph pool "vms" as client.libvirt. Results are checked with virsh and rbd.
-Faults: monitors that do not answer (a closed port on 127.0.0.1), a wrong
-key, and pools that still hold volumes. Teardown: pools, then secrets.
+Faults: monitors that do not answer (a closed port on 127.0.0.1, and the test
+bed's own monitor stopped under an active pool), a wrong key, and pools that
+still hold volumes. Teardown: pools, then secrets.
 """
 
 from __future__ import annotations
@@ -203,8 +204,9 @@ def test_monitors_down_fail_within_a_bounded_time_naming_monitor_and_pool(libvir
     elapsed = time.monotonic() - started
     assert result.failed
     assert result["msg"] == (
-        f"libvirt pool '{name}': no Ceph monitor answers: 127.0.0.1:{port} (Connection refused). libvirt would "
-        "wait 30 s per call for them; check that the cluster runs and this host reaches its monitors (rbd.hosts)"
+        f"libvirt pool '{name}': no Ceph monitor of Ceph pool '{ceph.pool}' answers: 127.0.0.1:{port} (Connection "
+        "refused). libvirt would wait 30 s per call for them; check that the cluster runs and this host reaches its "
+        "monitors (the rbd pool's hosts)"
     )
     assert elapsed < BOUNDED_SECONDS, f"took {elapsed:.1f} s"
     assert not defined(libvirtd, name), "nothing may be defined when the monitors are down"
@@ -214,6 +216,51 @@ def test_monitors_down_fail_within_a_bounded_time_naming_monitor_and_pool(libvir
     )
     assert predicted.failed and predicted["msg"] == result["msg"]
     print(f"monitors down: failed after {elapsed:.2f} s (whole ansible-playbook run)")
+
+
+def test_stopped_monitor_under_an_active_pool_fails_volume_and_refresh_fast(
+    libvirtd, ceph, secret, run_module, stopped_monitor_after_pool
+):
+    monitor = f"{ceph.mon_host}:{ceph.mon_port}"
+    expected = (
+        f"libvirt pool '{RBD_POOL}': no Ceph monitor of Ceph pool '{ceph.pool}' answers: {monitor} (Connection "
+        "refused). libvirt would wait 30 s per call for them"
+    )
+    for module, args in (
+        (
+            "kvmops.kvm.libvirt_volume",
+            {"uri": libvirtd, "pool": RBD_POOL, "name": "kvmops-it-pool-down", "capacity": 8},
+        ),
+        (MODULE, {"uri": libvirtd, "name": RBD_POOL, "state": "active", "refresh": True}),
+    ):
+        started = time.monotonic()
+        result = run_module(module, args)
+        elapsed = time.monotonic() - started
+        assert result.failed, result.result
+        assert result["msg"].startswith(expected), result["msg"]
+        assert elapsed < BOUNDED_SECONDS, f"{module} took {elapsed:.1f} s"
+        print(f"{module} with the monitor stopped: failed after {elapsed:.2f} s (whole ansible-playbook run)")
+    assert pool_state(libvirtd, RBD_POOL)[0] == "running", "the pool is left as it was"
+
+
+@pytest.fixture
+def stopped_monitor_after_pool(libvirtd, ceph, secret, run_module):
+    """An active rbd pool on the real monitor, then that monitor stopped (fixture order matters)."""
+    made = run_module(MODULE, rbd_args(libvirtd, ceph))
+    assert not made.failed, made.result
+    pid_file = Path(ceph.conf).parent / "run" / "mon.a.pid"
+    pid = int(pid_file.read_text().strip())
+    run("kill", str(pid))
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists(), f"ceph-mon (pid {pid}) did not stop within 30 s"
+    try:
+        yield
+    finally:
+        # The monitor comes back before the secret fixture drops the pool:
+        # destroying an rbd pool without a cluster is one of libvirt's hangs.
+        run("bash", str(Path(__file__).parents[1] / "testbed" / "ceph.sh"), "start")
 
 
 def test_wrong_key_fails_clearly_and_leaves_no_pool(libvirtd, ceph, secret, run_module):

@@ -11,7 +11,9 @@ import time
 
 import pytest
 
-from ansible_collections.kvmops.kvm.plugins.module_utils._monitor_probe import probe_monitors
+from ansible_collections.kvmops.kvm.plugins.module_utils import _monitor_probe
+from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError
+from ansible_collections.kvmops.kvm.plugins.module_utils._monitor_probe import probe_monitors, require_monitors
 
 
 @pytest.fixture
@@ -56,3 +58,31 @@ def test_mixed(listening_port, closed_port):
 
 def test_no_monitors():
     assert probe_monitors([], 1) == ([], [])
+
+
+def test_dropped_packets_count_as_no_answer_within_the_timeout(monkeypatch):
+    # A firewall that drops SYNs: connect() times out (socket.timeout), it is never refused.
+    def dropped(address, timeout):
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(_monitor_probe.socket, "create_connection", dropped)
+    assert probe_monitors([("203.0.113.7", [3300, 6789])], 2) == (
+        [],
+        ["203.0.113.7:3300 (no answer within 2 s), 203.0.113.7:6789 (no answer within 2 s)"],
+    )
+
+
+def test_require_monitors_names_object_ceph_pool_and_each_monitor(closed_port):
+    with pytest.raises(KvmopsError) as raised:
+        require_monitors("libvirt pool", "ceph-vms", "vms", [("127.0.0.1", [closed_port])], 1)
+    assert str(raised.value).startswith(
+        f"libvirt pool 'ceph-vms': no Ceph monitor of Ceph pool 'vms' answers: 127.0.0.1:{closed_port} "
+        "(Connection refused). libvirt would wait 30 s per call"
+    )
+
+
+def test_require_monitors_returns_the_silent_ones_when_one_answers(listening_port, closed_port):
+    monitors = [("127.0.0.1", [listening_port]), ("localhost", [closed_port])]
+    assert require_monitors("libvirt pool", "ceph-vms", "vms", monitors, 1) == [
+        f"localhost:{closed_port} (Connection refused)"
+    ]
