@@ -56,7 +56,9 @@ def drop_pool(uri, name):
         if pool_state(uri, name)[0] == "running":
             rows = virsh(uri, "vol-list", name).stdout.splitlines()[2:]
             for row in rows:
-                if row.split():
+                # Only this file's volumes: an rbd pool shows every image of the
+                # test bed's Ceph pool, and lab guests' disks may live there too.
+                if row.split() and row.split()[0].startswith("kvmops-it-"):
                     virsh(uri, "vol-delete", "--pool", name, row.split()[0], check=False)
             virsh(uri, "pool-destroy", name, check=False)
         virsh(uri, "pool-undefine", name, check=False)
@@ -182,11 +184,14 @@ def test_rbd_pool_active_idempotent_and_refuses_deletion_with_volumes(libvirtd, 
     image = "kvmops-it-pool-vol"
     virsh(libvirtd, "vol-create-as", RBD_POOL, image, "8M")
     try:
+        # The Ceph pool may hold other images too (lab guests' disks after a Molecule run).
+        count = len(ceph.images())
         refused = run_module(MODULE, {"uri": libvirtd, "name": RBD_POOL, "state": "absent"})
         assert refused.failed
         assert refused["msg"] == (
-            f"libvirt pool '{RBD_POOL}': deleting the pool refused: the pool holds 1 volume; "
-            "set force: true to do it anyway (volumes are never deleted by this module)"
+            f"libvirt pool '{RBD_POOL}': deleting the pool refused: the pool holds {count} "
+            f"volume{'s' if count != 1 else ''}; set force: true to do it anyway (volumes are never deleted by "
+            "this module)"
         )
         assert pool_state(libvirtd, RBD_POOL)[0] == "running"
     finally:
