@@ -145,14 +145,10 @@ class DomainApi:
 
     def wait_for_state(self, dom, name, wanted, timeout, poll=0.25):
         """Poll until the domain is in one of ``wanted``; returns the state or None on timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            current = self.state(dom, name)
-            if current in wanted:
-                return current
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(poll)
+        reached = self.wait_all_for_state([(name, dom, name, timeout)], wanted, poll)[name]
+        if isinstance(reached, KvmopsError):
+            raise reached
+        return reached
 
     def wait_all_for_state(self, waits, wanted, poll=0.25):
         """Poll several domains in one loop: ``waits`` is ``[(key, dom, name, timeout)]``, each timeout
