@@ -6,8 +6,9 @@
 #                   libvirt RBD pools, the tests' leftover secrets), then Ceph,
 #                   OVS, libvirt
 #   all.sh status   every piece's status; exit 1 if any is not usable
-#   all.sh stop-rbd-pools   only the domains and pools of that first step (for
-#                   test teardowns, and before the cluster is recreated)
+#   all.sh stop-rbd-pools   only that first step: domains, pools, leftover test
+#                   secrets (for test teardowns, CI's testbed-down, and before
+#                   the cluster is recreated)
 #
 # Teardown order matters: domains, libvirt RBD pools, secrets, then the
 # cluster. With the cluster gone, an active libvirt RBD pool makes
@@ -97,6 +98,7 @@ status) cmd_status ;;
 stop-rbd-pools)
     destroy_rbd_domains
     destroy_active_rbd_pools
+    remove_test_secrets
     ;;
 *) usage "start|stop|status|stop-rbd-pools" ;;
 esac
