@@ -26,6 +26,7 @@ DIR_POOL = "kvmops-it-pool-dir"
 RBD_POOL = "kvmops-it-pool-rbd"
 WORK = Path("/var/lib/kvmops-it/pool")
 SECRET_USAGE = "kvmops-it-pool"
+CEPH_SH = Path(__file__).resolve().parents[1] / "testbed" / "ceph.sh"
 # Well under the 30 s libvirt waits for absent monitors, with room for Ansible's own start-up.
 BOUNDED_SECONDS = 10
 
@@ -265,7 +266,7 @@ def stopped_monitor_after_pool(libvirtd, ceph, secret, run_module):
     finally:
         # The monitor comes back before the secret fixture drops the pool:
         # destroying an rbd pool without a cluster is one of libvirt's hangs.
-        run("bash", str(Path(__file__).parents[1] / "testbed" / "ceph.sh"), "start")
+        run("bash", str(CEPH_SH), "start")
 
 
 def test_wrong_key_fails_clearly_and_leaves_no_pool(libvirtd, ceph, secret, run_module):
