@@ -4,18 +4,31 @@
 # failure still run (except after bootstrap or test bed start-up, which the rest
 # needs), so one run shows everything that is red. Exit status is non-zero if any
 # stage failed.
+#
+# CI shows only the tail of this output, so the last lines say why each failed
+# stage failed (tests/ci/why_failed.py: scenario, step, task, message, or the
+# failed pytest ids). Each stage's whole output is also kept in build/logs.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
 summary=()
+why=()
 passed=0
 failed=0
+logs=build/logs
+mkdir -p "$logs"
 
 run_stage() {
   local name=$1 start rc
   start=$(date +%s)
   printf '\n===== stage %s =====\n' "$name"
-  bash tests/ci/stages.sh "$name"
+  # Into a file, streamed by tail: through a pipe, a daemon the stage starts
+  # (libvirtd, Ceph, apt-cacher-ng) could keep the pipe open and hang the run.
+  : >"$logs/ci-$name.log"
+  bash tests/ci/stages.sh "$name" >"$logs/ci-$name.log" 2>&1 &
+  local pid=$!
+  tail -n +1 --pid="$pid" -f "$logs/ci-$name.log"
+  wait "$pid"
   rc=$?
   local took=$(( $(date +%s) - start ))
   if [ $rc -eq 0 ]; then
@@ -24,6 +37,7 @@ run_stage() {
   else
     summary+=("$(printf 'stage %-13s FAIL %5ss (exit %s)' "$name" "$took" "$rc")")
     failed=$((failed + 1))
+    why+=("--- $name:" "$(python3 tests/ci/why_failed.py "$name" "$logs/ci-$name.log" 8)")
   fi
   return $rc
 }
@@ -32,6 +46,10 @@ finish() {
   printf '\n===== summary =====\n'
   printf '%s\n' "${summary[@]}"
   printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
+  if [ ${#why[@]} -gt 0 ]; then
+    printf '===== why =====\n'
+    printf '%s\n' "${why[@]}"
+  fi
   [ "$failed" -eq 0 ]
   exit $?
 }

@@ -37,8 +37,8 @@ stage_integration() {
   pytest -q tests/integration
 }
 
-# Every scenario, two at a time (tests/ci/molecule-lanes.sh): under TCG each lab
-# VM keeps one of the two cores busy, so one after another would take twice as long.
+# Every scenario, in lanes side by side (tests/ci/molecule-lanes.sh): under TCG a lab
+# VM keeps a core busy only part of the time, so one after another would take longer.
 stage_molecule() {
   tests/ci/molecule-lanes.sh
 }
