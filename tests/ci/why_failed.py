@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Print a few lines saying why a CI stage failed, for the very end of CI's output.
 
 CI shows only the tail of what `make test` printed, so the summary must carry
 the cause itself: which Molecule scenario, in which step and task, with which
 message; or which pytest tests failed. Full logs stay in build/logs.
 
-    why_failed.py STAGE STAGE_LOG [MAX_LINES]
+    python3 tests/ci/why_failed.py STAGE STAGE_LOG [MAX_LINES]
 """
 
 import json
