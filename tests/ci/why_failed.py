@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# Molecule 6+ prints "kvm_host ➜ converge: Executing"; older ones "Running kvm_host > converge".
-STEP = re.compile(r"(?:➜|>)\s*([a-z_]+)(?::|\s*$)")
+# Molecule prints "kvm_host ➜ converge: Executing" in colour and
+# "[kvm_host > converge] Executing" without (CI sets NO_COLOR).
+STEP = re.compile(r"(?:➜|>)\s*([a-z_]+)(?:\]|:|\s*$)")
 BOX = re.compile(r"^\s*│ ?")
 TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.*)\]")
 FATAL = re.compile(r"^(?:fatal|failed): \[([^\]]+)\].*?FAILED! => (.*)$")

@@ -66,6 +66,21 @@ def test_verify_lists_the_failed_tests(tmp_path):
     assert "test_pinning" in lines[1]
 
 
+def test_plain_molecule_output_as_ci_prints_it(tmp_path):
+    # CI sets NO_COLOR: Molecule then writes "[scenario > step]" and no box rules.
+    text = (
+        "INFO     [kvm_x > converge] Executing\n"
+        "TASK [kvm_x : Start libvirtd] ****\n"
+        'fatal: [lab-1]: FAILED! => {"changed": false, "msg": "libvirtd did not answer"}\n'
+        "\n"
+        "ERROR    [kvm_x > converge] Executed: Failed\n"
+    )
+    assert reasons(tmp_path, text) == [
+        "step converge, task [kvm_x : Start libvirtd] on lab-1:",
+        "  libvirtd did not answer",
+    ]
+
+
 def test_pytest_stage_lists_failed_ids(tmp_path):
     log = tmp_path / "integration.log"
     log.write_text("....F\nFAILED tests/integration/test_a.py::test_b - boom\n1 failed, 4 passed\n")
