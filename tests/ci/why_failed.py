@@ -92,7 +92,8 @@ def molecule_reasons(lines):
 
 
 def pytest_reasons(lines):
-    failed = [short(line) for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    """pytest's FAILED/ERROR ids, or ansible-test's "ERROR: path:line: ..." lines; else the end."""
+    failed = [short(line) for line in lines if line.startswith(("FAILED ", "ERROR ", "ERROR: "))]
     if failed:
         return failed
     return [short(t) for t in lines if t.strip()][-3:]

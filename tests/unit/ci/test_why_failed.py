@@ -87,6 +87,19 @@ def test_pytest_stage_lists_failed_ids(tmp_path):
     assert why_failed.pytest_reasons(why_failed.clean(log)) == ["FAILED tests/integration/test_a.py::test_b - boom"]
 
 
+def test_sanity_stage_lists_ansible_test_errors(tmp_path):
+    log = tmp_path / "sanity.log"
+    log.write_text(
+        'Running sanity test "shebang"\n'
+        "ERROR: tests/ci/x.py:1:1: unexpected non-module shebang: b'#!/usr/bin/env python3'\n"
+        "FATAL: The 1 sanity test(s) listed below (out of 24) failed.\n"
+        "shebang\n"
+    )
+    assert why_failed.pytest_reasons(why_failed.clean(log)) == [
+        "ERROR: tests/ci/x.py:1:1: unexpected non-module shebang: b'#!/usr/bin/env python3'"
+    ]
+
+
 def test_long_output_is_cut_to_the_limit(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     logs = tmp_path / "build" / "logs"
