@@ -24,6 +24,7 @@ run_stage() {
   printf '\n===== stage %s =====\n' "$name"
   # Into a file, streamed by tail: through a pipe, a daemon the stage starts
   # (libvirtd, Ceph, apt-cacher-ng) could keep the pipe open and hang the run.
+  # The file is emptied first so tail never starts before it exists.
   : >"$logs/ci-$name.log"
   bash tests/ci/stages.sh "$name" >"$logs/ci-$name.log" 2>&1 &
   local pid=$!
