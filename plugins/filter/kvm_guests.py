@@ -6,8 +6,9 @@
 
 The logic is ``module_utils/_guests.py`` (pure, unit tested); the documentation
 lives in ``guest_plan.yml``, ``guest_domain_specs.yml``,
-``guest_current_placement.yml``, ``guest_unmanaged.yml`` and
-``guest_cells_with_pools.yml`` (one file per filter, as ansible-doc wants).
+``guest_current_placement.yml``, ``guest_unmanaged.yml``,
+``guest_cells_with_pools.yml``, ``guest_volume_paths.yml`` and
+``guest_pending_storage.yml`` (one file per filter, as ansible-doc wants).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def guest_plan(vms, settings):
         "names": [vm.get("name") for vm in vms],
         "placement_vms": [],
         "volumes": [],
+        "volume_options": [],
         "seeds": [],
     }
     if found:
@@ -46,6 +48,7 @@ def guest_plan(vms, settings):
     try:
         result["placement_vms"] = guests.placement_requests(vms)
         result["volumes"] = guests.volume_specs(vms, settings)
+        result["volume_options"] = guests.volume_options(result["volumes"])
         result["seeds"] = guests.seed_specs(vms, settings)
     except (KeyError, SizeError, ValueError) as exc:
         raise AnsibleFilterError(f"guest_plan: {exc}") from exc
@@ -84,6 +87,24 @@ def guest_cells_with_pools(numa_cells, pools):
         raise AnsibleFilterError(f"guest_cells_with_pools: {exc}") from exc
 
 
+def guest_volume_paths(volume_results):
+    """libvirt_volume's ``volumes`` results → ``{"pool/name": path}`` (in check mode, the coming paths)."""
+    return guests.volume_paths(_list_of_dicts(volume_results or [], "guest_volume_paths: volume_results"))
+
+
+def guest_pending_storage(volume_results, seed_results, seeds, seeds_skipped=False):
+    """The disk sources check mode only predicted: libvirt_domain's ``pending_storage``."""
+    try:
+        return guests.pending_storage(
+            _list_of_dicts(volume_results or [], "guest_pending_storage: volume_results"),
+            _list_of_dicts(seed_results or [], "guest_pending_storage: seed_results"),
+            _list_of_dicts(seeds or [], "guest_pending_storage: seeds"),
+            bool(seeds_skipped),
+        )
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"guest_pending_storage: missing {exc}") from exc
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -92,4 +113,6 @@ class FilterModule:
             "guest_domain_specs": guest_domain_specs,
             "guest_current_placement": guest_current_placement,
             "guest_unmanaged": guest_unmanaged,
+            "guest_volume_paths": guest_volume_paths,
+            "guest_pending_storage": guest_pending_storage,
         }

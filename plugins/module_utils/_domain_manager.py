@@ -21,6 +21,11 @@ from ansible_collections.kvmops.kvm.plugins.module_utils._domain_compare import 
     render,
     to_xml,
 )
+from ansible_collections.kvmops.kvm.plugins.module_utils._domain_references import (
+    NO_PENDING,
+    parse_pending_storage,
+    reference_problems,
+)
 from ansible_collections.kvmops.kvm.plugins.module_utils._domain_spec import SpecError, check_name, wants_definition
 from ansible_collections.kvmops.kvm.plugins.module_utils._domain_xml import build_desired
 from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError
@@ -82,9 +87,11 @@ def prepare(spec):
 class DomainConverger:
     """One connection's worth of domains: listing read once, each domain converged in turn."""
 
-    def __init__(self, api, check_mode=False, diff_mode=False, local=True):
+    def __init__(self, api, check_mode=False, diff_mode=False, local=True, pending=None):
         self.api = api
         self.check_mode = check_mode
+        # Disk sources earlier tasks only predicted: accepted in check mode only.
+        self.pending = (pending or NO_PENDING) if check_mode else NO_PENDING
         self.diff_mode = diff_mode
         self.local = local
         self.domains = api.list_by_name()
@@ -186,36 +193,9 @@ class DomainConverger:
 
     def _check_references(self, spec, desired):
         """Refuse a definition that points at things that do not exist, before libvirt stores it."""
-        name = spec["name"]
-        problems = []
-        for disk in desired.iterfind("devices/disk"):
-            target = disk.find("target").get("dev") if disk.find("target") is not None else "?"
-            source = disk.find("source")
-            if source is None:
-                continue
-            if source.get("pool") and source.get("volume"):
-                try:
-                    self.api.volume_path(source.get("pool"), source.get("volume"))
-                except KvmopsError as exc:
-                    problems.append(f"disk {target}: {exc}")
-            path = source.get("file") or source.get("dev")
-            if path and self.local and not host_path_exists(path) and not self.api.find_volume_by_path(path):
-                problems.append(f"disk {target}: {path} does not exist")
-        for index, nic in enumerate(desired.iterfind("devices/interface")):
-            source = nic.find("source")
-            if source is None:
-                continue
-            if source.get("network") and not self.api.network_exists(source.get("network")):
-                problems.append(f"interface {index}: libvirt network '{source.get('network')}' is not defined")
-            if source.get("bridge") and self.local and not host_bridge_exists(source.get("bridge")):
-                problems.append(f"interface {index}: bridge '{source.get('bridge')}' does not exist on the host")
-        if self.local:
-            for tag in ("kernel", "initrd", "loader"):
-                path = desired.findtext(f"os/{tag}")
-                if path and not host_path_exists(path):
-                    problems.append(f"{tag} {path} does not exist")
+        problems = reference_problems(desired, self.api, self.local, self.pending, host_path_exists, host_bridge_exists)
         if problems:
-            raise KvmopsError(DOMAIN, name, "; ".join(problems))
+            raise KvmopsError(DOMAIN, spec["name"], "; ".join(problems))
 
     def _autostart(self, spec, dom, result, diffs):
         wanted = spec.get("autostart")
@@ -435,15 +415,21 @@ class DomainConverger:
         return found
 
 
-def converge_all(uri, specs, check_mode=False, diff_mode=False):
+def converge_all(uri, specs, check_mode=False, diff_mode=False, pending_storage=()):
     """Validate every spec first (nothing is touched if one is invalid), then converge each.
 
-    Returns (results, failures): one result per spec in order; a domain whose
-    libvirt work failed has ``failed: true`` and ``msg``.
+    ``pending_storage`` (check mode only) lists disk sources earlier tasks
+    only predicted. Returns (results, failures): one result per spec in
+    order; a domain whose libvirt work failed has ``failed: true`` and ``msg``.
     """
     prepared = []
     errors = []
     names = set()
+    pending = NO_PENDING
+    try:
+        pending = parse_pending_storage(pending_storage if check_mode else ())
+    except SpecError as exc:
+        errors.append(str(exc))
     for index, spec in enumerate(specs):
         label = spec.get("name") or f"domains[{index}]"
         try:
@@ -458,7 +444,7 @@ def converge_all(uri, specs, check_mode=False, diff_mode=False):
     if errors:
         raise KvmopsError(DOMAIN, "spec", "invalid input, nothing was changed: " + " | ".join(errors))
     with libvirt_connection(uri) as conn:
-        converger = DomainConverger(DomainApi(conn), check_mode, diff_mode, local=is_local_uri(uri))
+        converger = DomainConverger(DomainApi(conn), check_mode, diff_mode, local=is_local_uri(uri), pending=pending)
         results = converge_prepared(converger, prepared)
     failures = [result["msg"] for result in results if result.get("failed")]
     return results, failures

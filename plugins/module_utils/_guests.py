@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.kvmops.kvm.plugins.module_utils._domain_spec import format_cpuset, normalize_mac
+from ansible_collections.kvmops.kvm.plugins.module_utils._hugepages import POOL_PAGE_KIB
 from ansible_collections.kvmops.kvm.plugins.module_utils._units import SizeError, parse_size, parse_size_kib
 
 ABSENT = "absent"
@@ -210,6 +211,50 @@ def volume_specs(vms, settings):
                     spec["backing_volume"] = base
             specs.append(spec)
     return specs
+
+
+def volume_options(volume_specs_):
+    """:func:`volume_specs` as the items of one libvirt_volume ``volumes`` call (without ``vm``)."""
+    return [{key: value for key, value in spec.items() if key != "vm"} for spec in volume_specs_]
+
+
+def volume_paths(volume_results):
+    """libvirt_volume's ``volumes`` results → ``{"pool/name": path}`` of the volumes with a path.
+
+    In check mode a volume still to be created already has the path it will
+    get, so the domain specs name the same file the real run gives them.
+    """
+    return {
+        f"{result['pool']}/{result['name']}": result["path"]
+        for result in volume_results or []
+        if result.get("path") and not result.get("failed")
+    }
+
+
+def pending_storage(volume_results, seed_results, seeds, seeds_skipped=False):
+    """What check mode only predicted the storage tasks make: libvirt_domain's ``pending_storage``.
+
+    ``volume_results``: libvirt_volume's ``volumes`` (a volume is pending when
+    it would change and does not exist yet: named by its coming path when
+    that is absolute, else as ``pool/name``); ``seed_results``: the
+    cloudinit_seed loop's ``results`` (pending when its actions hold
+    ``create``); ``seeds``: the plan's seeds, all of whose present paths are
+    pending when the seed task did not run (``seeds_skipped``: pycdlib was
+    only simulated).
+    """
+    pending = []
+    for result in volume_results or []:
+        if not result.get("changed") or result.get("volume") is not None:
+            continue
+        path = result.get("path") or ""
+        pending.append(path if path.startswith("/") else f"{result['pool']}/{result['name']}")
+    if seeds_skipped:
+        pending.extend(seed["path"] for seed in seeds or [] if seed.get("state", "present") == "present")
+    else:
+        for result in seed_results or []:
+            if "create" in (result.get("actions") or []):
+                pending.append(result["item"]["path"])
+    return list(dict.fromkeys(pending))
 
 
 def _plain(value):
@@ -423,9 +468,6 @@ def unmanaged(domains, vms):
     return sorted(d["name"] for d in domains or [] if d.get("name") not in listed)
 
 
-_POOL_PAGE_KIB = {"2M": 2048, "1G": 1048576}
-
-
 def cells_with_pools(numa_cells, pools):
     """NUMA cells as they will be once kvm_tuning's hugepage ``pools`` are reserved.
 
@@ -440,7 +482,7 @@ def cells_with_pools(numa_cells, pools):
     wanted = {}
     ids = [cell["id"] for cell in cells]
     for pool in pools or []:
-        size = _POOL_PAGE_KIB.get(str(pool.get("size")))
+        size = POOL_PAGE_KIB.get(str(pool.get("size")))
         if size is None:
             raise ValueError(f"hugepage pool {pool!r}: size must be 2M or 1G")
         count = int(pool.get("count", 0))

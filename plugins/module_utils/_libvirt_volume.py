@@ -31,23 +31,24 @@ def _volume_errors(pool_name, name):
     return reraise_as(libvirt.libvirtError, vol.VOLUME, vol.volume_label(pool_name, name))
 
 
-def open_pool(conn, pool_name, refresh):
-    """The active pool ``pool_name`` and its type; refreshed first when asked, so outside files are seen."""
+def _lookup_pool(conn, pool_name):
+    """The active pool ``pool_name`` and its summary (type, target path, Ceph pool); checks an rbd pool's monitors."""
     with _pool_errors(pool_name):
         pool = conn.raw.storagePoolLookupByName(pool_name)
         if not pool.isActive():
             raise KvmopsError(POOL, pool_name, "is not active: start it before managing its volumes")
         xml = pool.XMLDesc(0)
-    pool_type = vol.parse_pool_type(xml)
-    if pool_type == "rbd":
+    summary = pl.parse_pool(xml)[1]
+    if summary["type"] == "rbd":
         # Reading libvirt's volume list does not touch Ceph, but a refresh,
         # create, resize or delete would wait 30 s per call on a dead cluster.
-        summary = pl.parse_pool(xml)[1]
         require_monitors(POOL, pool_name, summary["source_name"], pl.monitors_of({}, summary))
-    if refresh:
-        with _pool_errors(pool_name):
-            pool.refresh(0)
-    return pool, pool_type
+    return pool, summary
+
+
+def _refresh(pool, pool_name):
+    with _pool_errors(pool_name):
+        pool.refresh(0)
 
 
 def _pool_missing(conn, pool_name):
@@ -68,6 +69,8 @@ def _check_mode_without_pool(desired, why, want_diff):
         "changed": not absent,
         "actions": [] if absent else [f"create (pool {desired['pool']} {why} yet)"],
         "volume": None,
+        # Where a missing pool would put it is unknown.
+        "path": None,
     }
     if want_diff:
         before = vol.diff_state(desired, False)
@@ -207,28 +210,106 @@ def apply_plan(conn, pool, desired, plan):
                 raise KvmopsError(vol.VOLUME, label, f"{failure}, volume deleted again: {exc.cause}") from exc
 
 
+class PoolCache:
+    """The pools one connection has opened: each looked up (and refreshed) once per module run."""
+
+    def __init__(self, conn, check_mode):
+        self.conn = conn
+        self.check_mode = check_mode
+        self._pools = {}
+
+    def get(self, pool_name, refresh):
+        """``{"pool", "summary"}`` of the active pool, or ``{"missing": why}`` in check mode."""
+        entry = self._pools.get(pool_name)
+        if entry is None:
+            missing = _pool_missing(self.conn, pool_name) if self.check_mode else None
+            if missing:
+                entry = {"missing": missing}
+            else:
+                pool, summary = _lookup_pool(self.conn, pool_name)
+                entry = {"pool": pool, "summary": summary, "refreshed": False}
+            self._pools[pool_name] = entry
+        if refresh and "pool" in entry and not entry["refreshed"]:
+            _refresh(entry["pool"], pool_name)
+            entry["refreshed"] = True
+        return entry
+
+
+def _path_after(desired, current, pool_summary, check_mode):
+    """Where the volume is after the run; in check mode, where a volume still to be made will be."""
+    if desired["state"] == "absent":
+        return None
+    if current is not None:
+        # A forced re-upload recreates the volume under the same name, so at the same path.
+        return current["path"]
+    return vol.planned_path(pool_summary, desired["name"]) if check_mode else None
+
+
+def converge_volume(pools, desired, check_mode, want_diff):
+    """One volume over an open connection (``pools``): returns its result keys, raises KvmopsError."""
+    pool_name, name = desired["pool"], desired["name"]
+    conn = pools.conn
+    entry = pools.get(pool_name, desired["refresh_pool"])
+    if "missing" in entry:
+        # A playbook predicted in check mode makes the pool in an earlier
+        # task (kvm_ceph's RBD pool before kvm_guests' disks) that check
+        # mode did not run: the volume would then be created. A real run
+        # still fails on a missing pool.
+        return _check_mode_without_pool(desired, entry["missing"], want_diff)
+    pool, summary = entry["pool"], entry["summary"]
+    current = find_volume(pool, pool_name, name)[1]
+    sources = gather_sources(conn, pool, desired, current)
+    plan = vol.plan_volume(desired, summary["type"], current, sources)
+    result = {"changed": plan["changed"], "actions": [action["text"] for action in plan["actions"]]}
+    if want_diff:
+        result["diff"] = vol.build_diff(desired, plan)
+    if plan["changed"] and not check_mode:
+        apply_plan(conn, pool, desired, plan)
+        current = find_volume(pool, pool_name, name)[1]
+    result["volume"] = vol.volume_result(current, pool_name)
+    result["path"] = _path_after(desired, current, summary, check_mode)
+    return result
+
+
 def manage_volume(uri, params, check_mode, want_diff):
     """The whole run of libvirt_volume: returns the module's result keys, raises KvmopsError."""
     desired = vol.normalise_params(params)
-    pool_name, name = desired["pool"], desired["name"]
     with libvirt_connection(uri) as conn:
-        if check_mode:
-            # A playbook predicted in check mode makes the pool in an earlier
-            # task (kvm_ceph's RBD pool before kvm_guests' disks) that check
-            # mode did not run: the volume would then be created. A real run
-            # still fails on a missing pool.
-            missing = _pool_missing(conn, pool_name)
-            if missing:
-                return _check_mode_without_pool(desired, missing, want_diff)
-        pool, pool_type = open_pool(conn, pool_name, desired["refresh_pool"])
-        current = find_volume(pool, pool_name, name)[1]
-        sources = gather_sources(conn, pool, desired, current)
-        plan = vol.plan_volume(desired, pool_type, current, sources)
-        result = {"changed": plan["changed"], "actions": [action["text"] for action in plan["actions"]]}
-        if want_diff:
-            result["diff"] = vol.build_diff(desired, plan)
-        if plan["changed"] and not check_mode:
-            apply_plan(conn, pool, desired, plan)
-            current = find_volume(pool, pool_name, name)[1]
-        result["volume"] = vol.volume_result(current, pool_name)
-    return result
+        return converge_volume(PoolCache(conn, check_mode), desired, check_mode, want_diff)
+
+
+def manage_volumes(uri, items, check_mode, want_diff):
+    """libvirt_volume with ``volumes``: every item validated first, then each converged in list order.
+
+    Returns ``(results, failures)``: one result per item (``pool``, ``name``
+    and the single form's keys); an item whose libvirt work or plan failed
+    has ``failed: true`` and ``msg``, and the items after it still run.
+    Raises KvmopsError, changing nothing, when an item's options are invalid
+    or a volume is listed twice.
+    """
+    desired_all, errors, seen = [], [], set()
+    for item in items:
+        try:
+            desired = vol.normalise_params(item)
+        except KvmopsError as exc:
+            errors.append(str(exc))
+            continue
+        key = (desired["pool"], desired["name"])
+        if key in seen:
+            errors.append(f"{vol.VOLUME} '{vol.volume_label(*key)}': listed twice")
+        seen.add(key)
+        desired_all.append(desired)
+    if errors:
+        raise KvmopsError(vol.VOLUME, "volumes", "invalid input, nothing was changed: " + " | ".join(errors))
+    results = []
+    with libvirt_connection(uri) as conn:
+        pools = PoolCache(conn, check_mode)
+        for desired in desired_all:
+            result = {"pool": desired["pool"], "name": desired["name"]}
+            try:
+                result.update(converge_volume(pools, desired, check_mode, want_diff))
+            except KvmopsError as exc:
+                result.update(changed=False, failed=True, msg=str(exc), actions=[], volume=None, path=None)
+            results.append(result)
+    failures = [result["msg"] for result in results if result.get("failed")]
+    return results, failures

@@ -142,10 +142,21 @@ def parse_volume_xml(xml_text):
     }
 
 
-def parse_pool_type(xml_text):
-    """``virStoragePoolGetXMLDesc`` output → the pool type (``dir``, ``rbd``, ``logical``...)."""
-    root = etree.fromstring(xml_text.encode() if isinstance(xml_text, str) else xml_text)
-    return root.get("type")
+def planned_path(pool_summary, name):
+    """Path volume ``name`` gets when created in the pool ``pool_summary`` describes; None when unknown.
+
+    libvirt names file volumes ``<target path>/<name>`` (``dir``, ``fs``,
+    ``netfs``) and LVM volumes ``/dev/<vg>/<name>`` (the target path), and
+    RBD images ``<ceph pool>/<name>``. Check mode reports this for a volume
+    still to be created, so a caller can plan what will use that path.
+    ``pool_summary`` holds ``type``, ``path`` (target) and ``source_name``.
+    """
+    pool_type = pool_summary.get("type")
+    if pool_type in FILE_POOL_TYPES + ("logical",) and pool_summary.get("path"):
+        return f"{pool_summary['path'].rstrip('/')}/{name}"
+    if pool_type == "rbd" and pool_summary.get("source_name"):
+        return f"{pool_summary['source_name']}/{name}"
+    return None
 
 
 def build_volume_xml(name, capacity, fmt, allocation=None, backing=None):

@@ -57,6 +57,8 @@ attributes:
         so C(changed), RV(actions), RV(changes) and the diff predict what the real run does.
       - A graceful shutdown is predicted to succeed; whether the guest obeys the power button within
         O(shutdown_timeout) is only known in the real run.
+      - Disk sources that earlier tasks of the same playbook create, which check mode only predicted, can be
+        listed in O(pending_storage); check mode then plans the domain with them instead of refusing it.
   diff_mode:
     support: full
     details:
@@ -1006,6 +1008,22 @@ options:
       - Mutually exclusive with O(name) and O(xml).
     type: list
     elements: dict
+  pending_storage:
+    description:
+      - B(Check mode only.) Disk sources that do not exist yet because an earlier task creates them, and that
+        check mode only predicted, such as the volumes C(kvmops.kvm.libvirt_volume) reports in its C(path) in
+        check mode, or a cloud-init seed image still to be written.
+      - Each entry is an absolute path (a C(file) or C(block) disk source, including CD-ROM images) or
+        C(pool/volume) (a disk with O(disks[].pool) and O(disks[].volume)).
+      - In check mode, a disk whose source is listed passes the definition check although it does not exist,
+        so a new domain is reported with its full definition and a changed one with its real definition diff,
+        exactly what the real run, after the earlier tasks made the storage, defines.
+      - Ignored outside check mode, where every disk source must exist as usual; nothing else is relaxed
+        (networks, bridges, kernel, initrd and loader are always checked).
+      - Applies to every domain of the call; with O(domains), it is a top-level option only.
+    type: list
+    elements: str
+    default: []
 notes:
   - One of O(name), O(xml) and O(domains) is required.
   - The module converges the persistent definition only. Device hot-plug and live changes are not made;
@@ -1367,6 +1385,7 @@ def argument_spec():
     spec = copy.deepcopy(DOMAIN_OPTIONS)
     spec["uri"] = {"type": "str", "default": "qemu:///system"}
     spec["domains"] = {"type": "list", "elements": "dict"}
+    spec["pending_storage"] = {"type": "list", "elements": "str", "default": []}
     return spec
 
 
@@ -1427,7 +1446,14 @@ def main():
             module.fail_json(msg=missing_required_lib(lib), exception=error)
     specs = item_specs(module)
     try:
-        results, failures = converge_all(module.params["uri"], specs, module.check_mode, module._diff)
+        results, failures = converge_all(
+            module.params["uri"],
+            specs,
+            module.check_mode,
+            module._diff,
+            # Only check mode may plan with storage that earlier tasks only predicted.
+            pending_storage=module.params["pending_storage"] if module.check_mode else (),
+        )
     except KvmopsError as exc:
         module.fail_json(msg=str(exc))
     changed = any(r["changed"] for r in results)

@@ -17,6 +17,7 @@ description:
   - Its format and backing image are never changed; the module fails instead, because that would mean
     recreating the volume.
   - The whole run is decided before anything changes, so check mode reports exactly what a real run does.
+  - Several volumes can be handled in one call with O(volumes), over one connection, each pool looked up once.
 author:
   - kvmops maintainers (@kvmops)
 extends_documentation_fragment:
@@ -33,6 +34,9 @@ attributes:
     details:
       - Returns the same C(changed), C(actions) and diff as the real run, and changes nothing.
       - O(refresh_pool) still refreshes the pool, which only re-reads what is on disk.
+      - For a volume still to be created, RV(path) (and each item's C(path) with O(volumes)) is the path the
+        volume will have, so that a later task can plan with it (for example a libvirt_domain disk, see its
+        O(kvmops.kvm.libvirt_domain#module:pending_storage) option).
       - When O(pool) does not exist or is not active, check mode reports the volume as to be created (C(changed),
         action C(create (pool ... does not exist yet))) instead of failing, because an earlier task of the same
         playbook may make the pool, which check mode only predicted. The real run fails on a missing pool.
@@ -49,13 +53,13 @@ options:
   pool:
     description:
       - Name of the libvirt storage pool holding the volume. It must exist and be active.
+      - Required with O(name); with O(volumes), the default pool of the items.
     type: str
-    required: true
   name:
     description:
       - Name of the volume inside O(pool). For C(dir) pools this is the file name.
+      - One of O(name) and O(volumes) is required.
     type: str
-    required: true
   state:
     description:
       - V(present) creates the volume if it is missing and grows (or, with O(force), shrinks) it to O(capacity).
@@ -137,9 +141,25 @@ options:
       - Refresh the pool before looking up the volume, so that files created outside libvirt are seen.
     type: bool
     default: false
+  volumes:
+    description:
+      - Converge several volumes in one call, over one connection, in list order. Each pool is looked up once
+        (and refreshed at most once, when an item asks for O(refresh_pool)).
+      - Each item takes the options of a single volume (every option of this module except O(uri) and
+        O(volumes)); O(name) is required in every item, O(pool) in every item unless given at the top level.
+      - The module's top-level options are defaults for every item, except O(name). An option an item sets
+        replaces the top-level value.
+      - All items are validated before anything changes, and no O(pool)/O(name) may appear twice. A failure
+        on one volume does not stop the others; the module fails at the end, naming every volume that failed.
+      - An item sees what the items before it did in a real run, but not in check mode. So in check mode a
+        volume named by a later item's O(backing_volume) or O(clone_from) must already exist.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
 notes:
   - O(backing_volume), O(backing_path), O(clone_from) and O(upload_src) are mutually exclusive.
-  - In check mode RV(volume) is the volume as it is, before the run (null when it does not exist yet).
+  - In check mode RV(volume) is the volume as it is, before the run (null when it does not exist yet);
+    RV(path) is where it will be after the run.
 seealso:
   - name: libvirt storage volume XML format
     description: The volume definitions this module writes and reads.
@@ -180,6 +200,16 @@ EXAMPLES = r"""
     capacity: 1GiB
     force: true
 
+- name: The disks of two VMs in one module run (one connection, each pool looked up once)
+  kvmops.kvm.libvirt_volume:
+    pool: default
+    format: qcow2
+    volumes:
+      - {name: web1-root.qcow2, backing_volume: debian-12-base.qcow2, capacity: 40GiB}
+      - {name: web1-data.qcow2, capacity: 20GiB}
+      - {name: db1-data, pool: ceph-vms, format: raw, capacity: 100GiB}
+  register: disks
+
 - name: Delete an RBD image along with its snapshots
   kvmops.kvm.libvirt_volume:
     pool: ceph-vms
@@ -190,13 +220,37 @@ EXAMPLES = r"""
 RETURN = r"""
 actions:
   description: What the run did (or, in check mode, would do), in order.
-  returned: always
+  returned: always, without O(volumes)
   type: list
   elements: str
   sample: [create, upload, resize 2GiB -> 10GiB]
+path:
+  description:
+    - Path of the volume after the run, as a guest disk source uses it; null when it does not exist then.
+    - In check mode, for a volume still to be created, the path it will have (C(<target path>/<name>) in C(dir),
+      C(fs), C(netfs) and C(logical) pools, C(<ceph pool>/<name>) in C(rbd) pools); null when the pool does not
+      exist yet or its type names volumes otherwise.
+  returned: success, without O(volumes)
+  type: str
+  sample: /var/lib/libvirt/images/web1-root.qcow2
+volumes:
+  description:
+    - With O(volumes), one result per item in list order, with the keys RV(actions), RV(volume) and RV(path) of a
+      single volume, plus C(pool), C(name), C(changed), and C(failed) and C(msg) for an item that failed.
+    - Under C(--diff), the item's diff is in C(diff); the module's C(diff) lists every item's.
+  returned: with O(volumes)
+  type: list
+  elements: dict
+  sample:
+    - pool: default
+      name: web1-root.qcow2
+      changed: true
+      actions: [create]
+      path: /var/lib/libvirt/images/web1-root.qcow2
+      volume: {name: web1-root.qcow2, pool: default, path: /var/lib/libvirt/images/web1-root.qcow2}
 volume:
   description: The volume after the run; null when it does not exist. In check mode, the volume before the run.
-  returned: success
+  returned: success, without O(volumes)
   type: dict
   contains:
     name:
@@ -235,17 +289,20 @@ volume:
 
 # Imports follow the documentation blocks, as validate-modules requires (E402 is
 # allowed for modules in pyproject.toml).
+import copy
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError
 from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt import HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR
-from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt_volume import manage_volume
+from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt_volume import manage_volume, manage_volumes
 from ansible_collections.kvmops.kvm.plugins.module_utils._volume import HAS_LXML, LXML_IMPORT_ERROR
 
-ARGUMENT_SPEC = {
-    "uri": {"type": "str", "default": "qemu:///system"},
-    "pool": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
+# The options of one volume: the single form and each item of ``volumes``.
+VOLUME_OPTIONS = {
+    "pool": {"type": "str"},
+    "name": {"type": "str"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "capacity": {"type": "raw"},
     "allocation": {"type": "raw"},
@@ -259,19 +316,68 @@ ARGUMENT_SPEC = {
     "delete_snapshots": {"type": "bool", "default": False},
     "refresh_pool": {"type": "bool", "default": False},
 }
+SOURCES_EXCLUSIVE = [("backing_volume", "backing_path", "clone_from", "upload_src")]
+ARGUMENT_SPEC = dict(
+    copy.deepcopy(VOLUME_OPTIONS),
+    uri={"type": "str", "default": "qemu:///system"},
+    volumes={"type": "list", "elements": "dict"},
+)
+
+
+def item_params(module):
+    """The params of each item of ``volumes``, top-level options as their defaults, each validated as one volume."""
+    params = module.params
+    inherited = {
+        key: value for key, value in params.items() if key in VOLUME_OPTIONS and key != "name" and value is not None
+    }
+    item_spec = copy.deepcopy(VOLUME_OPTIONS)
+    item_spec["pool"]["required"] = True
+    item_spec["name"]["required"] = True
+    validator = ArgumentSpecValidator(
+        item_spec, mutually_exclusive=SOURCES_EXCLUSIVE, required_by={"backing_format": "backing_path"}
+    )
+    items, errors = [], []
+    for index, item in enumerate(params["volumes"]):
+        merged = dict(inherited)
+        merged.update({key: value for key, value in item.items() if value is not None})
+        result = validator.validate(merged)
+        if result.error_messages:
+            label = f"{merged.get('pool')}/{item['name']}" if item.get("name") else f"volumes[{index}]"
+            errors.append(f"{label}: {'; '.join(result.error_messages)}")
+            continue
+        items.append(result.validated_parameters)
+    if errors:
+        module.fail_json(msg="invalid volumes, nothing was changed: " + " | ".join(errors))
+    return items
+
+
+def run_batch(module):
+    try:
+        results, failures = manage_volumes(module.params["uri"], item_params(module), module.check_mode, module._diff)
+    except KvmopsError as exc:
+        module.fail_json(msg=str(exc))
+    output = {"changed": any(result["changed"] for result in results), "volumes": results}
+    if module._diff:
+        output["diff"] = [result["diff"] for result in results if "diff" in result]
+    if failures:
+        module.fail_json(msg=f"{len(failures)} of {len(results)} volumes failed: " + " | ".join(failures), **output)
+    module.exit_json(**output)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=[("backing_volume", "backing_path", "clone_from", "upload_src")],
-        required_by={"backing_format": "backing_path"},
+        mutually_exclusive=SOURCES_EXCLUSIVE + [("name", "volumes")],
+        required_one_of=[("name", "volumes")],
+        required_by={"backing_format": "backing_path", "name": "pool"},
         supports_check_mode=True,
     )
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib("libvirt-python"), exception=LIBVIRT_IMPORT_ERROR)
     if not HAS_LXML:
         module.fail_json(msg=missing_required_lib("lxml"), exception=LXML_IMPORT_ERROR)
+    if module.params["volumes"] is not None:
+        run_batch(module)
     try:
         result = manage_volume(module.params["uri"], module.params, module.check_mode, module._diff)
     except KvmopsError as exc:

@@ -314,14 +314,17 @@ def test_filters_are_exposed_and_wrap_the_helpers():
         "guest_cells_with_pools",
         "guest_current_placement",
         "guest_domain_specs",
+        "guest_pending_storage",
         "guest_plan",
         "guest_unmanaged",
+        "guest_volume_paths",
     ]
     with pytest.raises(AnsibleFilterError, match="guest_cells_with_pools: .*2M or 1G"):
         filters.guest_cells_with_pools([{"id": 0, "pages": []}], [{"size": "3M", "count": 1}])
     result = filters.guest_plan([DB, WEB, OLD], SETTINGS)
     assert result["problems"] == [] and result["names"] == ["db1", "web1", "old1"]
     assert result["volumes"] == guests.volume_specs([DB, WEB, OLD], SETTINGS)
+    assert result["volume_options"] == guests.volume_options(result["volumes"])
     bad = filters.guest_plan([{"name": "a", "vcpus": 1}], SETTINGS)
     assert bad["problems"] and bad["volumes"] == [] and bad["placement_vms"] == []
     with pytest.raises(AnsibleFilterError, match="must be a dict"):

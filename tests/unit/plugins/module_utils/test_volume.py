@@ -172,9 +172,6 @@ class TestXml:
         assert parsed["backing"] is None
         assert parsed["capacity"] == 4096
 
-    def test_parse_pool_type(self):
-        assert vol.parse_pool_type("<pool type='rbd'><name>vms</name></pool>") == "rbd"
-
     def test_build_plain(self):
         xml = vol.build_volume_xml("disk1", 20 * GIB, "qcow2")
         assert xml == (
@@ -536,3 +533,26 @@ def test_diff_and_result():
     assert (diff["before"]["capacity"], diff["after"]["capacity"]) == (GIB, 2 * GIB)
     assert vol.volume_result(None, "images") is None
     assert vol.volume_result(existing(), "images")["pool"] == "images"
+
+
+class TestPlannedPath:
+    """Where check mode says a volume still to be created will be: what libvirt then names it."""
+
+    @pytest.mark.parametrize(
+        ("summary", "expected"),
+        [
+            ({"type": "dir", "path": "/var/lib/libvirt/images"}, "/var/lib/libvirt/images/web1-root.qcow2"),
+            ({"type": "dir", "path": "/var/lib/libvirt/images/"}, "/var/lib/libvirt/images/web1-root.qcow2"),
+            ({"type": "netfs", "path": "/mnt/nfs"}, "/mnt/nfs/web1-root.qcow2"),
+            ({"type": "logical", "path": "/dev/vg0"}, "/dev/vg0/web1-root.qcow2"),
+            # libvirt's rbd backend sets target/path to "<ceph pool>/<image>".
+            ({"type": "rbd", "path": None, "source_name": "vms"}, "vms/web1-root.qcow2"),
+            # Pool types naming volumes otherwise (partitions, LUNs): unknown, never guessed.
+            ({"type": "disk", "path": "/dev"}, None),
+            ({"type": "iscsi", "path": "/dev/disk/by-path"}, None),
+            ({"type": "dir", "path": None}, None),
+            ({"type": "rbd", "source_name": None}, None),
+        ],
+    )
+    def test_by_pool_type(self, summary, expected):
+        assert vol.planned_path(summary, "web1-root.qcow2") == expected
