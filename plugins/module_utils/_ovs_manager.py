@@ -27,6 +27,12 @@ from ansible_collections.kvmops.kvm.plugins.module_utils._ovs_port_plan import (
     plan_port,
     port_view,
 )
+from ansible_collections.kvmops.kvm.plugins.module_utils._ovs_switch import (
+    SWITCH,
+    normalise_switch,
+    plan_switch,
+    switch_diff,
+)
 
 
 def interface_errors(state, names):
@@ -85,6 +91,52 @@ def manage_port(vsctl, params, check_mode, diff):
     result = {"changed": plan["changed"], "commands": plan["commands"], "port": port, "warnings": warnings}
     if diff:
         result["diff"] = build_diff(plan, f"port {label}")
+    return result
+
+
+def _switch_item_result(item, state):
+    """One item of the ovs_switch result; ``state`` (re-read after a real change) replaces the planned view."""
+    after = item["after"]
+    if state is not None:
+        after = bridge_view(item["name"], state) if item["kind"] == "bridge" else port_view(item["name"], state)
+    return {
+        "kind": item["kind"],
+        "name": item["name"],
+        "changed": item["changed"],
+        "commands": item["commands"],
+        "state": after["state"],
+        "after": after,
+    }
+
+
+def manage_switch(vsctl, params, check_mode, diff):
+    """One ovs_switch run: every bridge, bond and port read once, planned together, one transaction."""
+    items = normalise_switch(params.get("bridges"), params.get("bonds"), params.get("ports"))
+    before = vsctl.read_state()
+    plan = plan_switch(items, before)
+    setup, errors, state = [], [], None
+    if plan["changed"]:
+        # Check mode lets ovs-vsctl validate the whole transaction against the live database.
+        setup = vsctl.transact(plan["commands"], SWITCH, "items", dry_run=check_mode)
+        if not check_mode:
+            state = vsctl.read_state()
+            names = []
+            for item in plan["items"]:
+                if item["changed"] and item["name"] in state["ports"]:
+                    names += state["ports"][item["name"]]["interfaces"]
+            errors = interface_errors(state, names)
+    result = {
+        "changed": plan["changed"],
+        "commands": plan["commands"],
+        "objects": [_switch_item_result(item, state) for item in plan["items"]],
+        "changed_items": [item["name"] for item in plan["items"] if item["changed"]],
+        "warnings": [] if check_mode else (errors or setup),
+    }
+    if params.get("info"):
+        # The switch as it was before this run: what a caller (the kvm_ovs guard) compares against.
+        result["info"] = summarise(before)
+    if diff:
+        result["diff"] = switch_diff(plan)
     return result
 
 
