@@ -101,7 +101,8 @@ def stat_path(path):
 def read_file(path):
     out = stat_path(path)
     out["content"] = None
-    if not out["exists"]:
+    if out["type"] != "file":
+        # A directory, device or link has no text to compare; its stat is the answer.
         return out
     try:
         with open(path, "rb") as handle:

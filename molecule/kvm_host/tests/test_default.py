@@ -83,6 +83,18 @@ def test_running_daemon_uses_the_config(host, server, limit):
     assert int(fields["nclients_max"]) == limit, out
 
 
+def test_apparmor_local_abstraction_holds_the_numa_rule(host):
+    # A marked block, not the whole file: the file is the site's place for its own rules.
+    local = host.file("/etc/apparmor.d/local/abstractions/libvirt-qemu")
+    assert local.user == "root" and local.mode == 0o644
+    lines = local.content_string.splitlines()
+    begin = lines.index("# BEGIN kvmops.kvm.kvm_host: NUMA CPU maps for libnuma")
+    assert lines[begin + 1 : begin + 3] == [
+        "  /sys/devices/system/node/node[0-9]*/cpumap r,",
+        "# END kvmops.kvm.kvm_host: NUMA CPU maps for libnuma",
+    ]
+
+
 def test_python_bindings_reach_libvirt(host):
     # What this collection's modules do on the host: import and connect.
     cmd = host.run(

@@ -60,3 +60,8 @@ def test_stat_does_not_follow_links(tmp_path):
 
 def test_read_sysctl_of_a_key_the_kernel_lacks_is_none():
     assert hp.read_sysctl("kvmops.no.such.key") is None
+
+
+def test_read_file_of_a_directory_reports_it_without_content(tmp_path):
+    found = hp.read_file(str(tmp_path))
+    assert (found["exists"], found["type"], found["content"]) == (True, "directory", None)
