@@ -94,13 +94,14 @@ class CallbackModule(CallbackBase):
             self.role_time[self._task_role] += time.monotonic() - self._task_started
             self._task_started = None
 
-    def v2_playbook_on_task_start(self, task, is_conditional):
+    def v2_playbook_on_task_start(self, task, is_conditional=False):
         self._close_task()
         self._task_started = time.monotonic()
         self._task_role = role_of(task)
         self.role_tasks[self._task_role] += 1
 
-    v2_playbook_on_handler_task_start = v2_playbook_on_task_start
+    def v2_playbook_on_handler_task_start(self, task):
+        self.v2_playbook_on_task_start(task)
 
     def _count(self, result):
         task = result._task
