@@ -72,6 +72,10 @@ def _written_keys(role, task_file):
         for task in items:
             walk(task.get("block", []))
             settings = task.get("kvmops.kvm.libvirt_conf", {}).get("settings")
+            if isinstance(settings, str):
+                # settings: "{{ name }}" with the dict in the task's vars (its `when` compares it too).
+                name = settings.strip("{} ")
+                settings = task.get("vars", {}).get(name)
             if isinstance(settings, dict):
                 keys.update(settings)
             # Controls that collect settings first: combine({'user': ..., 'group': ...}).
