@@ -113,7 +113,7 @@ def commit():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--no-lab-up", action="store_true", help="the lab VMs and Ceph are up already")
     parser.add_argument("--no-converge", action="store_true", help="the lab is converged already: skip the first run")
     parser.add_argument("--no-check", action="store_true", help="skip the --check --diff run")

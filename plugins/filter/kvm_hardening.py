@@ -281,7 +281,7 @@ def kvm_hardening_conf_changes(probed, settings, path="<text>"):
     probed = _mapping(probed or {"exists": False, "content": None}, "kvm_hardening_conf_changes: the input")
     settings = _mapping(settings, "kvm_hardening_conf_changes: settings")
     try:
-        _, changes = conf.plan(probed.get("content") or "", dict(settings), label=path)
+        _text, changes = conf.plan(probed.get("content") or "", dict(settings), label=path)
     except KvmopsError as exc:
         raise AnsibleFilterError(f"kvm_hardening_conf_changes: {exc}") from exc
     return [change.as_dict() for change in changes]

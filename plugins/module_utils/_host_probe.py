@@ -129,13 +129,14 @@ def read_packages(module, names):
     dpkg = module.get_bin_path("dpkg-query")
     if dpkg:
         # rc 1 only says some names are unknown: those are simply not installed.
-        _, out, _ = module.run_command([dpkg, "-W", "-f", "${Package}\\t${db:Status-Status}\\t${Version}\\n"] + names)
+        query = "${Package}\\t${db:Status-Status}\\t${Version}\\n"
+        _rc, out, _err = module.run_command([dpkg, "-W", "-f", query] + names)
         found = parse_dpkg(out)
     else:
         rpm = module.get_bin_path("rpm")
         if not rpm:
             raise KvmopsError(KIND, "packages", "neither dpkg-query nor rpm is on the host")
-        _, out, _ = module.run_command([rpm, "-q", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"] + names)
+        _rc, out, _err = module.run_command([rpm, "-q", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"] + names)
         found = parse_rpm(out)
     return {name: found.get(name) for name in names}
 

@@ -275,6 +275,6 @@ def missing_addresses(interfaces, facts):
             if entry.get("address"):
                 have.add(entry["address"])
         for address in iface.get("addresses") or []:
-            if str(address).split("/")[0] not in have:
+            if str(address).split("/", maxsplit=1)[0] not in have:
                 missing.append(f"{iface['name']} {address}")
     return missing

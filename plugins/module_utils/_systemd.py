@@ -21,38 +21,37 @@ class Systemctl:
         if not self.binary:
             raise KvmopsError(su.KIND, "systemctl", "not found: the host does not run systemd")
 
-    def _run(self, args, what):
+    def _run(self, args):
         timeout = self.module.get_bin_path("timeout")
         argv = ([timeout, str(CALL_TIMEOUT)] if timeout else []) + [self.binary] + args
-        rc, out, err = self.module.run_command(argv)
-        return rc, out, err, what
+        return self.module.run_command(argv)
 
     def show(self, names):
         """{name: state} for every name, from one ``systemctl show`` call."""
         if not names:
             return {}
-        rc, out, err, _ = self._run(["show", "--property=" + ",".join(su.PROPERTIES), "--"] + list(names), "show")
+        rc, out, err = self._run(["show", "--property=" + ",".join(su.PROPERTIES), "--"] + list(names))
         if rc != 0:
             raise KvmopsError(su.KIND, ", ".join(names), f"systemctl show failed (rc {rc}): {err.strip()}")
         return su.parse_show(out, list(names))
 
     def daemon_reload(self):
-        rc, _, err, _ = self._run(["daemon-reload"], "daemon-reload")
+        rc, _out, err = self._run(["daemon-reload"])
         if rc != 0:
             raise KvmopsError(su.KIND, "daemon-reload", f"systemctl daemon-reload failed (rc {rc}): {err.strip()}")
 
     def _status_tail(self, name):
-        _, out, _, _ = self._run(["status", "--no-pager", "--lines=4", "--", name], "status")
+        _rc, out, _err = self._run(["status", "--no-pager", "--lines=4", "--", name])
         lines = [line.strip() for line in out.splitlines() if line.strip()]
         return " | ".join(lines[-4:])
 
     def act(self, action, names):
         """One ``systemctl ACTION a b c``; on failure each unit alone, so the message names the one that failed."""
-        rc, _, err, _ = self._run([action, "--"] + list(names), action)
+        rc, _out, err = self._run([action, "--"] + list(names))
         if rc == 0:
             return
         for name in names:
-            rc, _, err, _ = self._run([action, "--", name], action)
+            rc, _out, err = self._run([action, "--", name])
             if rc != 0:
                 raise KvmopsError(
                     su.KIND, name, f"systemctl {action} failed (rc {rc}): {err.strip()}", detail=self._status_tail(name)

@@ -161,7 +161,8 @@ RUNNING = {
 }
 
 
-def host_plan(probe, files=(NETWORK_FILE,), owned=(), packages=("openvswitch-switch",), units=UNITS):
+def host_plan(probe, files=(NETWORK_FILE,), owned=(), packages=("openvswitch-switch",), units=None):
+    units = UNITS if units is None else units
     want = {"packages": list(packages), "units": list(units), "files": list(files), "owned": list(owned)}
     return filters.kvm_ovs_host_plan(probe, want)
 

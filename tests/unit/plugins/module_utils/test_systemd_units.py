@@ -48,7 +48,7 @@ def test_show_blocks_map_to_the_names_in_order():
 
 def test_a_block_count_that_does_not_match_is_an_error_not_a_guess():
     with pytest.raises(KvmopsError, match="2 blocks for 3 units"):
-        su.parse_show(SHOW.split("\n\nId=virtqemud")[0], NAMES)
+        su.parse_show(SHOW.split("\n\nId=virtqemud", maxsplit=1)[0], NAMES)
 
 
 def test_converged_unit_has_no_actions():
