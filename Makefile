@@ -13,7 +13,7 @@ help:
 	@echo "make lab-down   remove the lab VMs, their overlays and the lab network"
 	@echo "make test       every check CI runs (lint, sanity, unit, integration, molecule)"
 	@echo "make lint|sanity|unit|integration|molecule   one stage (after make bootstrap)"
-	@echo "make molecule-site   the end-to-end site scenario (not in make test: tests/ci/molecule-not-in-ci.txt)"
+	@echo "make molecule-site   only the end-to-end site scenario (make test runs it with the others)"
 
 bootstrap:
 	@tests/ci/bootstrap.sh
@@ -35,8 +35,8 @@ test:
 lint sanity unit integration molecule testbed-up testbed-down: bootstrap
 	@tests/ci/stages.sh $@
 
-# The whole site on one lab VM, about 33 min on an idle machine of the CI kind;
-# CI leaves it out for time (tests/ci/molecule-not-in-ci.txt says why).
+# The whole site on one lab VM alone (make test and CI run it beside the role
+# scenarios).
 molecule-site: bootstrap testbed-up
 	tests/ci/molecule-lanes.sh site
 
