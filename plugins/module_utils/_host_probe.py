@@ -141,6 +141,11 @@ def read_packages(module, names):
     return {name: found.get(name) for name in names}
 
 
+def systemd_booted():
+    """sd_booted(3): systemd is PID 1 exactly when /run/systemd/system exists."""
+    return os.path.isdir("/run/systemd/system")
+
+
 def run_commands(module, commands):
     results = {}
     for label, argv in commands.items():
@@ -167,7 +172,11 @@ def probe(module):
         "packages": read_packages(module, params["packages"]),
         "commands": run_commands(module, params["commands"]),
         "units": {},
+        "systemd": systemd_booted(),
     }
-    if params["units"]:
+    # On a host not booted with systemd there are no unit states to read: the
+    # units stay unreported (roles plan them as "to be acted on", and their
+    # preflight refuses such a host with its own message), not a failed read.
+    if params["units"] and result["systemd"]:
         result["units"] = Systemctl(module).show(params["units"])
     return result

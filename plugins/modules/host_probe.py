@@ -57,6 +57,7 @@ options:
   units:
     description:
       - systemd units whose load, active and unit file state to report, read with one C(systemctl show).
+      - On a host not booted with systemd nothing is read and RV(units) stays empty; RV(systemd) says so.
     type: list
     elements: str
     default: []
@@ -123,6 +124,11 @@ units:
   type: dict
   sample: {libvirtd.service: {exists: true, load_state: loaded, active_state: active, sub_state: running,
            unit_file_state: enabled}}
+systemd:
+  description: Whether the host runs systemd as PID 1 (C(/run/systemd/system) exists).
+  returned: always
+  type: bool
+  sample: true
 packages:
   description: Per name, the installed version, None when not installed.
   returned: always

@@ -8,8 +8,8 @@ The real playbooks/hypervisors.yml runs with
 `-e kvmops_hypervisors_serial=2 -e kvmops_hypervisors_max_fail_percentage=0`
 against four inventory hosts that are all this machine (`ansible_connection:
 local`), in check mode and limited by tags to kvm_host's preflight, which
-only reads (/proc/cpuinfo, /dev/kvm) and decides from facts and inventory
-variables. One host of the first batch fails the preflight through its
+only reads (one kvmops.kvm.host_probe run: CPU flags, /dev/kvm, files) and
+decides from facts and inventory variables. One host of the first batch fails the preflight through its
 inventory (kvm_host_min_memory_mb above its RAM); the hosts of the second
 batch must then never run a task. A control run without the failure shows
 that the same setup does reach the second batch.
@@ -60,6 +60,8 @@ READ_ONLY_ACTIONS = {
     "ansible.builtin.slurp",
     "ansible.builtin.stat",
     "ansible.builtin.fail",
+    # One read of files, stats, packages and (under systemd) units.
+    "kvmops.kvm.host_probe",
 }
 PLAY_NAME = yaml.safe_load(HYPERVISORS.read_text())[0]["name"]
 
