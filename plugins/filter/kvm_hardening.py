@@ -309,24 +309,6 @@ def kvm_hardening_items(items, selected):
     return out
 
 
-# host_probe's file types -> what host_files' planner calls them.
-_KINDS = {"file": "file", "directory": "directory", "link": "link"}
-
-
-def _observed(found):
-    """A host_probe ``files``/``stat`` entry as host_files' :class:`Observed`."""
-    if not found.get("exists"):
-        return host_files.Observed()
-    content = found.get("content")
-    return host_files.Observed(
-        kind=_KINDS.get(found.get("type"), "other"),
-        content=None if content is None else content.encode("utf-8"),
-        mode=int(found["mode"], 8) if found.get("mode") else None,
-        owner=found.get("owner"),
-        group=found.get("group"),
-    )
-
-
 def kvm_hardening_files_differ(files, probe):
     """host_files items -> the paths whose file or directory differs from what host_probe read.
 
@@ -340,15 +322,13 @@ def kvm_hardening_files_differ(files, probe):
     differ = []
     for item in files:
         item = _mapping(item, "kvm_hardening_files_differ: an item")
-        found = read.get(item.get("path"))
-        if found is None:
+        try:
+            wanted = host_files.wanted_from_item(dict(item))
+        except KvmopsError:
+            # host_files refuses it with its own message.
             differ.append(item.get("path"))
             continue
-        try:
-            changed = host_files.plan_one(host_files.wanted_from_item(dict(item)), _observed(found)).changed
-        except KvmopsError:
-            changed = True
-        if changed:
+        if host_files.differs_from_probe(wanted, read.get(item.get("path"))):
             differ.append(item["path"])
     return differ
 
@@ -367,15 +347,10 @@ def kvm_hardening_units_differ(units, probe):
     for item in units:
         item = _mapping(item, "kvm_hardening_units_differ: an item")
         state = read.get(item.get("name"))
-        if not state or not state.get("exists"):
+        # A unit systemd does not know yet may be one this run writes (the
+        # firewall's): it differs, so systemd_units runs after the reload.
+        if not state or not state.get("exists") or systemd_units.would_act(item, state):
             differ.append(item.get("name"))
-            continue
-        try:
-            changed = bool(systemd_units.plan_unit(dict(item), dict(state)).actions)
-        except KvmopsError:
-            changed = True
-        if changed:
-            differ.append(item["name"])
     return differ
 
 

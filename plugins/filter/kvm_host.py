@@ -172,32 +172,13 @@ def conf_file_differs(found, item):
     return bool(changes) or _attributes_differ(found, item, "0644")
 
 
-def _observed(found):
-    if not found or not found.get("exists"):
-        return host_files.Observed()
-    content = found.get("content")
-    return host_files.Observed(
-        kind=found.get("type"),
-        content=None if content is None else content.encode("utf-8"),
-        mode=None if found.get("mode") is None else int(str(found["mode"]), 8),
-        owner=found.get("owner"),
-        group=found.get("group"),
-    )
-
-
 def file_differs(found, item):
     """Whether kvmops.kvm.host_files would change this item (same planner on the probed state)."""
     try:
         wanted = host_files.wanted_from_item(dict(item))
     except KvmopsError as exc:
         raise AnsibleFilterError(f"kvm_host_plan: {exc}") from exc
-    if found is None:
-        return True
-    try:
-        return host_files.plan_one(wanted, _observed(found)).changed
-    except KvmopsError:
-        # A link or a directory where a file belongs: the module refuses it with its message.
-        return True
+    return host_files.differs_from_probe(wanted, found)
 
 
 def block_differs(found, item):
@@ -220,13 +201,7 @@ def block_differs(found, item):
 
 def unit_needs_action(state, item):
     """Whether kvmops.kvm.systemd_units would act on this unit (same planner on the probed state)."""
-    if state is None:
-        return True
-    try:
-        return bool(systemd_units.plan_unit(item, state).actions)
-    except KvmopsError:
-        # Not known to systemd yet (its package comes in this run) or masked: the module decides or fails.
-        return True
+    return systemd_units.would_act(item, state)
 
 
 def unit_items(stop, start):

@@ -99,37 +99,20 @@ class _Host:
 
     def observed(self, path):
         """The path as host_files would observe it."""
-        entry = self.file(path)
-        if not entry.get("exists"):
-            return hf.Observed()
-        kind = entry.get("type") if entry.get("type") in ("file", "directory", "link") else "other"
-        content = entry.get("content")
-        return hf.Observed(
-            kind=kind,
-            content=content.encode("utf-8") if kind == "file" and content is not None else None,
-            mode=int(entry["mode"], 8) if entry.get("mode") else None,
-            owner=entry.get("owner"),
-            group=entry.get("group"),
-        )
+        return hf.observed_from_probe(self.file(path))
 
 
 def _would_change(item, host):
     """Whether kvmops.kvm.host_files would change ``item``, by its own planner on what the probe read."""
     try:
-        return hf.plan_one(hf.wanted_from_item(item), host.observed(item["path"])).changed
+        wanted = hf.wanted_from_item(item)
     except KvmopsError:
         return True  # host_files then fails with the same message
+    return hf.differs_from_probe(wanted, host.file(item["path"]))
 
 
 def _unit_would_change(item, host):
-    state = host.unit(item["name"])
-    if state is None:
-        return True
-    try:
-        plan = su.plan_unit(item, state)
-    except KvmopsError:
-        return True  # systemd_units then fails with the same message
-    return bool(plan.actions)
+    return su.would_act(item, host.unit(item["name"]))
 
 
 def _pools(settings):

@@ -187,3 +187,37 @@ def diff_of(plan):
         "before": before,
         "after": after,
     }
+
+
+def observed_from_probe(found):
+    """A host_probe ``files``/``stat`` entry as :class:`Observed`, so a role plans with this very planner.
+
+    ``None`` or a missing path is :class:`Observed` of nothing; a device,
+    socket or fifo is kind ``other``, which :func:`plan_one` refuses to replace.
+    """
+    if not found or not found.get("exists"):
+        return Observed()
+    kind = found.get("type") if found.get("type") in ("file", "directory", "link") else "other"
+    content = found.get("content")
+    return Observed(
+        kind=kind,
+        content=content.encode("utf-8") if kind == "file" and content is not None else None,
+        mode=None if found.get("mode") is None else int(str(found["mode"]), 8),
+        owner=found.get("owner"),
+        group=found.get("group"),
+    )
+
+
+def differs_from_probe(wanted, found):
+    """Whether host_files would act on ``wanted`` where host_probe found ``found`` (None: not read).
+
+    A path the probe did not read, or one host_files would refuse (a directory
+    where a file belongs), counts as differing: the module then runs and
+    decides, or fails with its own message.
+    """
+    if found is None:
+        return True
+    try:
+        return plan_one(wanted, observed_from_probe(found)).changed
+    except KvmopsError:
+        return True

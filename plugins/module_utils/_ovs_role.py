@@ -170,29 +170,9 @@ def role_problems(bridges, bonds, ports, networks, settings):
 # --- files -------------------------------------------------------------------
 
 
-def _observed(found):
-    if not found or not found.get("exists"):
-        return host_files.Observed()
-    content = found.get("content")
-    return host_files.Observed(
-        kind=found.get("type") or "file",
-        content=None if content is None else content.encode("utf-8"),
-        mode=None if found.get("mode") is None else int(str(found["mode"]), 8),
-        owner=found.get("owner"),
-        group=found.get("group"),
-    )
-
-
 def file_differs(found, item):
     """Whether kvmops.kvm.host_files would change ``item`` on a host where the probe found ``found``."""
-    wanted = host_files.wanted_from_item(dict(item))
-    if found is None:
-        return True
-    try:
-        return host_files.plan_one(wanted, _observed(found)).changed
-    except KvmopsError:
-        # A directory or link where the file belongs: host_files refuses it with its own message.
-        return True
+    return host_files.differs_from_probe(host_files.wanted_from_item(dict(item)), found)
 
 
 def files_plan(probe_files, wanted, owned):
@@ -211,13 +191,7 @@ def files_plan(probe_files, wanted, owned):
 
 def unit_needs_action(state, item):
     """Whether kvmops.kvm.systemd_units would act on ``item`` (its own planner on the probed state)."""
-    if not state:
-        return True
-    try:
-        return bool(systemd_units.plan_unit(dict(item), dict(state)).actions)
-    except KvmopsError:
-        # Not known to systemd (yet) or masked: the module decides, or fails with its own message.
-        return True
+    return systemd_units.would_act(item, state)
 
 
 def host_plan(probe, packages, units, files, owned):

@@ -157,3 +157,18 @@ def diff_of(plan):
     if "stop" in plan.actions:
         after["active_state"] = "inactive"
     return {"before_header": plan.name, "after_header": plan.name, "before": line(plan.state), "after": line(after)}
+
+
+def would_act(item, state):
+    """Whether systemd_units would act on ``item`` where host_probe read ``state`` (None: not read).
+
+    A unit not read, or one the module would refuse (unknown without
+    ``if_exists``, masked), counts as acting: the module then runs and
+    decides, or fails with its own message.
+    """
+    if not state:
+        return True
+    try:
+        return bool(plan_unit(dict(item), dict(state)).actions)
+    except KvmopsError:
+        return True

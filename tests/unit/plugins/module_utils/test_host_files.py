@@ -128,3 +128,14 @@ def test_removal_diff_shows_the_content_that_goes():
     diff = hf.diff_of(plan)
     assert (diff["before"], diff["after"]) == ("a=1\n", "")
     assert diff["after_header"] == "/etc/kvmops.conf (absent)"
+
+
+def test_probe_entries_plan_like_the_module_reads():
+    want = hf.wanted_from_item(item())
+    probed = {"exists": True, "type": "file", "content": "a=1\n", "mode": "0644", "owner": "root", "group": "root"}
+    assert hf.differs_from_probe(want, probed) is False
+    assert hf.differs_from_probe(want, dict(probed, mode="0600")) is True
+    assert hf.differs_from_probe(want, {"exists": False}) is True
+    # Not read, or a kind host_files refuses to replace: the module decides.
+    assert hf.differs_from_probe(want, None) is True
+    assert hf.differs_from_probe(want, dict(probed, type="char", content=None)) is True

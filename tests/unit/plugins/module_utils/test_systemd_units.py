@@ -144,3 +144,13 @@ def test_diff_shows_the_state_after_the_actions():
     diff = su.diff_of(plan)
     assert diff["before"] == "enabled: disabled\nactive: inactive\n"
     assert diff["after"] == "enabled: enabled\nactive: active\n"
+
+
+def test_would_act_on_probed_state():
+    item = {"name": "a.service", "enabled": True, "state": "started"}
+    assert su.would_act(item, state()) is False
+    assert su.would_act(item, state("disabled", "inactive")) is True
+    # Not read, or refused by the module (unknown unit): the module decides.
+    assert su.would_act(item, None) is True
+    assert su.would_act(item, state("", "inactive", "not-found")) is True
+    assert su.would_act(dict(item, if_exists=True), state("", "inactive", "not-found")) is False
