@@ -415,11 +415,11 @@ class DomainConverger:
         return found
 
 
-def converge_all(uri, specs, check_mode=False, diff_mode=False, pending_storage=()):
+def converge_all(uri, specs, check_mode=False, diff_mode=False, pending_storage=(), pending_bridges=()):
     """Validate every spec first (nothing is touched if one is invalid), then converge each.
 
-    ``pending_storage`` (check mode only) lists disk sources earlier tasks
-    only predicted. Returns (results, failures): one result per spec in
+    ``pending_storage`` and ``pending_bridges`` (check mode only) list disk
+    sources and host bridges earlier tasks only predicted. Returns (results, failures): one result per spec in
     order; a domain whose libvirt work failed has ``failed: true`` and ``msg``.
     """
     prepared = []
@@ -430,6 +430,8 @@ def converge_all(uri, specs, check_mode=False, diff_mode=False, pending_storage=
         pending = parse_pending_storage(pending_storage if check_mode else ())
     except SpecError as exc:
         errors.append(str(exc))
+    if check_mode:
+        pending = pending._replace(bridges=frozenset(str(name).strip() for name in pending_bridges or ()))
     for index, spec in enumerate(specs):
         label = spec.get("name") or f"domains[{index}]"
         try:

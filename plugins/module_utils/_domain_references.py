@@ -8,6 +8,8 @@ The walk over the desired tree is pure; what exists is asked through the
 callables and the DomainApi the manager passes, so unit tests give stand-ins.
 ``pending_storage`` (libvirt_domain's check-mode option) names disk sources
 that earlier tasks only predicted: those disks pass the check in check mode.
+``pending_bridges`` does the same for host bridges an earlier role creates
+(kvm_ovs in site.yml's check run on a fresh host).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from collections import namedtuple
 from ansible_collections.kvmops.kvm.plugins.module_utils._domain_spec import SpecError
 from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError
 
-PendingStorage = namedtuple("PendingStorage", "paths volumes")
+# ``bridges``: host bridge names (pending_bridges); kept beside the storage so
+# one value carries everything check mode may take as already made.
+PendingStorage = namedtuple("PendingStorage", "paths volumes bridges", defaults=(frozenset(),))
 NO_PENDING = PendingStorage(frozenset(), frozenset())
 
 
@@ -86,18 +90,20 @@ def reference_problems(desired, api, local, pending, path_exists, bridge_exists)
     """Every missing object the definition refers to, as sentences; empty when all exist.
 
     Paths and bridges are only checked for a ``local`` connection; networks
-    and pool volumes through libvirt. A disk source in ``pending``
+    and pool volumes through libvirt. A disk source or bridge in ``pending``
     (PendingStorage) counts as existing.
     """
-    problems = _disk_problems(desired, api, local, pending or NO_PENDING, path_exists)
+    pending = pending or NO_PENDING
+    problems = _disk_problems(desired, api, local, pending, path_exists)
     for index, nic in enumerate(desired.iterfind("devices/interface")):
         source = nic.find("source")
         if source is None:
             continue
         if source.get("network") and not api.network_exists(source.get("network")):
             problems.append(f"interface {index}: libvirt network '{source.get('network')}' is not defined")
-        if source.get("bridge") and local and not bridge_exists(source.get("bridge")):
-            problems.append(f"interface {index}: bridge '{source.get('bridge')}' does not exist on the host")
+        bridge = source.get("bridge")
+        if bridge and local and bridge not in pending.bridges and not bridge_exists(bridge):
+            problems.append(f"interface {index}: bridge '{bridge}' does not exist on the host")
     if local:
         for tag in ("kernel", "initrd", "loader"):
             path = desired.findtext(f"os/{tag}")

@@ -57,8 +57,9 @@ attributes:
         so C(changed), RV(actions), RV(changes) and the diff predict what the real run does.
       - A graceful shutdown is predicted to succeed; whether the guest obeys the power button within
         O(shutdown_timeout) is only known in the real run.
-      - Disk sources that earlier tasks of the same playbook create, which check mode only predicted, can be
-        listed in O(pending_storage); check mode then plans the domain with them instead of refusing it.
+      - Disk sources and host bridges that earlier tasks of the same playbook create, which check mode only
+        predicted, can be listed in O(pending_storage) and O(pending_bridges); check mode then plans the domain
+        with them instead of refusing it.
   diff_mode:
     support: full
     details:
@@ -1019,8 +1020,20 @@ options:
         so a new domain is reported with its full definition and a changed one with its real definition diff,
         exactly what the real run, after the earlier tasks made the storage, defines.
       - Ignored outside check mode, where every disk source must exist as usual; nothing else is relaxed
-        (networks, bridges, kernel, initrd and loader are always checked).
+        (networks, kernel, initrd and loader are always checked; bridges only relax with O(pending_bridges)).
       - Applies to every domain of the call; with O(domains), it is a top-level option only.
+    type: list
+    elements: str
+    default: []
+  pending_bridges:
+    description:
+      - B(Check mode only.) Host bridges (C(bridge) interface sources) that do not exist yet because an earlier
+        task creates them, such as the Open vSwitch bridges of C(kvmops.kvm.kvm_ovs) in a check run on a
+        fresh host (that role sets C(kvm_ovs_planned_bridges) for this).
+      - In check mode, an interface on a listed bridge passes the definition check although the bridge is not
+        there, so the domain is reported with the definition the real run defines.
+      - Ignored outside check mode. Applies to every domain of the call; with O(domains), it is a top-level
+        option only.
     type: list
     elements: str
     default: []
@@ -1386,6 +1399,7 @@ def argument_spec():
     spec["uri"] = {"type": "str", "default": "qemu:///system"}
     spec["domains"] = {"type": "list", "elements": "dict"}
     spec["pending_storage"] = {"type": "list", "elements": "str", "default": []}
+    spec["pending_bridges"] = {"type": "list", "elements": "str", "default": []}
     return spec
 
 
@@ -1453,6 +1467,7 @@ def main():
             module._diff,
             # Only check mode may plan with storage that earlier tasks only predicted.
             pending_storage=module.params["pending_storage"] if module.check_mode else (),
+            pending_bridges=module.params["pending_bridges"] if module.check_mode else (),
         )
     except KvmopsError as exc:
         module.fail_json(msg=str(exc))

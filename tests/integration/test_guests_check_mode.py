@@ -11,6 +11,8 @@
   predicted is planned (a changed domain with its real definition diff, a new
   one with its whole definition), as the real run then defines it; outside
   check mode the option is ignored and the missing disk refused as always.
+- libvirt_domain's ``pending_bridges``: the same for a host bridge that an
+  earlier role (kvm_ovs) only predicted in a check run on a fresh host.
 - The kvm_guests role on this host with issue 12's change: a running VM
   grows its memory, moves its NIC to another VLAN and gets a second (RBD)
   disk, and a new VM with a cloud-init seed appears. ``--check --diff`` shows
@@ -364,3 +366,28 @@ def test_role_check_diff_is_the_diff_the_run_makes(bed, run_tasks, ovs):
     assert changed_tasks(rerun) == []
     rechecked = run_tasks(role_play(bed, inventory(changed=True)), check=True)
     assert changed_tasks(rechecked) == []
+
+
+def test_pending_bridges_plan_a_new_guest_in_check_mode_only(bed, run_module):
+    """site.yml --check on a fresh host: kvm_ovs only predicted the bridge the guest goes on."""
+    name = PREFIX + "pbr"
+    root = POOL_DIR / f"{name}-root.qcow2"
+    run("qemu-img", "create", "-f", "qcow2", str(root), "16M")
+    module = "kvmops.kvm.libvirt_domain"
+    missing = "kvitgcm-nobr"
+    assert run("ip", "link", "show", missing, check=False).returncode != 0
+    spec = plain_domain(name, [{"target": "vda", "path": str(root)}])
+    spec["interfaces"] = [{"bridge": missing, "openvswitch": True, "vlan": 120}]
+
+    refused = run_module(module, spec, check=True)
+    assert refused.failed and f"interface 0: bridge '{missing}' does not exist on the host" in refused["msg"]
+
+    checked = ok(run_module(module, {**spec, "pending_bridges": [missing]}, check=True, diff=True))
+    assert checked["changed"] is True and checked["actions"] == ["define"]
+    assert f'<source bridge="{missing}"/>' in checked["diff"][0]["after"]
+    assert virsh("dominfo", name, check=False).returncode != 0, "check mode defined the domain"
+
+    # Outside check mode the option is ignored: the bridge must exist.
+    real = run_module(module, {**spec, "pending_bridges": [missing]})
+    assert real.failed and f"bridge '{missing}' does not exist on the host" in real["msg"]
+    assert virsh("dominfo", name, check=False).returncode != 0

@@ -103,6 +103,14 @@ class TestReferenceProblems:
             "kernel /boot/missing-vmlinuz does not exist",
         ]
 
+    def test_a_pending_bridge_passes_and_only_that_bridge(self):
+        pending = parse_pending_storage([])._replace(bridges=frozenset({"br-missing"}))
+        got = problems(pending)
+        assert "interface 1: bridge 'br-missing' does not exist on the host" not in got
+        assert "interface 0: libvirt network 'frontend' is not defined" in got
+        other = parse_pending_storage([])._replace(bridges=frozenset({"br-other"}))
+        assert "interface 1: bridge 'br-missing' does not exist on the host" in problems(other)
+
     def test_a_pending_path_does_not_cover_a_pool_volume_of_that_name(self):
         pending = parse_pending_storage(["/var/lib/libvirt/images/web1-data.qcow2"])
         assert "disk vdb: libvirt volume 'default/web1-data.qcow2': does not exist" in problems(pending)
@@ -159,5 +167,11 @@ def test_converge_all_ignores_pending_storage_outside_check_mode(monkeypatch):
     monkeypatch.setattr(manager, "DomainApi", lambda conn: None)
     monkeypatch.setattr(manager, "DomainConverger", Converger)
     # Even a malformed entry: outside check mode the option is not looked at.
-    assert manager.converge_all("qemu:///system", [], check_mode=False, pending_storage=["web1"]) == ([], [])
+    assert manager.converge_all(
+        "qemu:///system", [], check_mode=False, pending_storage=["web1"], pending_bridges=["br-guests"]
+    ) == ([], [])
     assert seen["pending"] == NO_PENDING
+    # In check mode the bridges ride along with the storage.
+    manager.converge_all("qemu:///system", [], check_mode=True, pending_storage=[ROOT], pending_bridges=[" br-guests"])
+    assert seen["pending"].bridges == frozenset({"br-guests"})
+    assert seen["pending"].paths == frozenset({ROOT})
