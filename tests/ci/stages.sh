@@ -46,7 +46,7 @@ stage_molecule() {
 stage_testbed_down() {
   # The lab bridge, apt proxy and overlay pool go too, unless lab VMs
   # (`make lab`) still use them. Order: what uses Ceph and Ceph itself first
-  # (Ceph may listen on the bridge's address, molecule/kvm_ceph), then the lab
+  # (Ceph may listen on the bridge's address, molecule/_shared/ceph_on_lab.yml), then the lab
   # network while libvirtd still answers (net-down undefines the lab pool
   # through it), then OVS and libvirt. The last CI failed here because
   # net-down ran after libvirtd had stopped.

@@ -10,7 +10,7 @@
 #
 # Every file lives under $CEPH_TESTBED_DIR, so teardown is one rm -rf. The
 # monitor listens on CEPH_BIND_ADDR; the lab uses the lab bridge address
-# (molecule/kvm_ceph) so lab VMs reach the same cluster. A different
+# (molecule/_shared/ceph_on_lab.yml, make lab) so lab VMs reach the same cluster. A different
 # CEPH_BIND_ADDR than the cluster's recreates the cluster (new fsid and keys).
 # Without CEPH_BIND_ADDR, a cluster already made on an address this machine
 # still has keeps it (clients read the address from ceph.conf), else 127.0.0.1.

@@ -166,7 +166,7 @@ def test_the_inputs_are_not_modified():
 
 
 def test_unknown_id_and_missing_admin_networks_are_both_named():
-    # What molecule/kvm_hardening/bad_input.yml asserts on the fresh VM.
+    # What molecule/kvm_hardening_selinux/bad_input.yml asserts on the fresh VM.
     got = plan(controls={**controls(), "KVM-HARD-12": False}, firewall_admin_networks=[])
     assert got["problems"][0].startswith("unknown control id(s) KVM-HARD-12 in kvm_hardening_controls (known: ")
     assert got["problems"][0].endswith("KVM-HARD-050; docs/hardening-controls.md)")

@@ -1,8 +1,10 @@
-"""What kvmops.kvm.kvm_hardening leaves on a Debian 12 lab VM, checked on the running system.
+"""kvmops.kvm.kvm_hardening with AppArmor, checked on the site's hypervisor.
 
-molecule/kvm_hardening/converge.yml hardens the host, then starts the guest
-kvmops-confined; the checks look at the processes, sockets and kernel state,
-not only at the files the role wrote.
+This was molecule/kvm_hardening (issue 12 folded it in here): site.yml hardens
+the same debian-hv image with every control on, then kvm_guests starts the
+guests on it, so the confinement checks look at the site's own guest. The
+checks look at processes, sockets and kernel state, not only at the files the
+role wrote. The SELinux variant stays in molecule/kvm_hardening_selinux.
 """
 
 import os
@@ -13,7 +15,8 @@ import testinfra.utils.ansible_runner
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("all")
 
-GUEST = "kvmops-confined"
+# A guest started by kvm_guests after kvm_hardening ran.
+GUEST = "kvmlab-mol-site-db"
 
 
 def qemu_pid(host):
