@@ -427,11 +427,9 @@ def converge_all(uri, specs, check_mode=False, diff_mode=False, pending_storage=
     names = set()
     pending = NO_PENDING
     try:
-        pending = parse_pending_storage(pending_storage if check_mode else ())
+        pending = parse_pending_storage(pending_storage, pending_bridges) if check_mode else NO_PENDING
     except SpecError as exc:
         errors.append(str(exc))
-    if check_mode:
-        pending = pending._replace(bridges=frozenset(str(name).strip() for name in pending_bridges or ()))
     for index, spec in enumerate(specs):
         label = spec.get("name") or f"domains[{index}]"
         try:

@@ -25,8 +25,11 @@ PendingStorage = namedtuple("PendingStorage", "paths volumes bridges", defaults=
 NO_PENDING = PendingStorage(frozenset(), frozenset())
 
 
-def parse_pending_storage(entries):
+def parse_pending_storage(entries, bridges=()):
     """``pending_storage`` entries → PendingStorage: absolute paths, and ``(pool, volume)`` pairs.
+
+    ``bridges`` (libvirt_domain's ``pending_bridges``) are host bridge names,
+    taken as given.
 
     Raises SpecError for an entry that is neither ``/a/path`` nor ``pool/volume``.
     """
@@ -47,7 +50,7 @@ def parse_pending_storage(entries):
             if len(bad) == 1
             else f"pending_storage: {', '.join(bad)} are neither absolute paths nor pool/volume"
         )
-    return PendingStorage(frozenset(paths), frozenset(volumes))
+    return PendingStorage(frozenset(paths), frozenset(volumes), frozenset(str(name).strip() for name in bridges or ()))
 
 
 def disk_sources(desired):

@@ -18,7 +18,7 @@ import pwd
 import stat
 
 from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError
-from ansible_collections.kvmops.kvm.plugins.module_utils._systemd import Systemctl
+from ansible_collections.kvmops.kvm.plugins.module_utils._systemd import Systemctl, systemd_booted
 
 KIND = "host probe"
 # /proc/cpuinfo of a 256-CPU host is about 400 KiB; nothing a role reads is larger.
@@ -139,11 +139,6 @@ def read_packages(module, names):
         _rc, out, _err = module.run_command([rpm, "-q", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"] + names)
         found = parse_rpm(out)
     return {name: found.get(name) for name in names}
-
-
-def systemd_booted():
-    """sd_booted(3): systemd is PID 1 exactly when /run/systemd/system exists."""
-    return os.path.isdir("/run/systemd/system")
 
 
 def run_commands(module, commands):

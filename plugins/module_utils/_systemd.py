@@ -6,12 +6,19 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.kvmops.kvm.plugins.module_utils import _systemd_units as su
 from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError
 
 # A stuck unit start must not hang the play forever; systemd's own default
 # start timeout is 90 s, so this only catches a systemctl that never returns.
 CALL_TIMEOUT = 300
+
+
+def systemd_booted():
+    """sd_booted(3): systemd is PID 1 exactly when /run/systemd/system exists."""
+    return os.path.isdir("/run/systemd/system")
 
 
 class Systemctl:

@@ -78,9 +78,7 @@ wait_for_images() {
   images_waited=yes
   local rc=0
   wait "$images_pid" || rc=$?
-  printf '
-===== lab images (built beside the stages above) =====
-'
+  printf '\n===== lab images (built beside the stages above) =====\n'
   cat "$logs/ci-lab-images.log"
   # A failure here is not a stage of its own: the molecule stage builds
   # what is missing again and fails with the reason.

@@ -104,11 +104,11 @@ class TestReferenceProblems:
         ]
 
     def test_a_pending_bridge_passes_and_only_that_bridge(self):
-        pending = parse_pending_storage([])._replace(bridges=frozenset({"br-missing"}))
+        pending = parse_pending_storage([], bridges=["br-missing"])
         got = problems(pending)
         assert "interface 1: bridge 'br-missing' does not exist on the host" not in got
         assert "interface 0: libvirt network 'frontend' is not defined" in got
-        other = parse_pending_storage([])._replace(bridges=frozenset({"br-other"}))
+        other = parse_pending_storage([], bridges=["br-other"])
         assert "interface 1: bridge 'br-missing' does not exist on the host" in problems(other)
 
     def test_a_pending_path_does_not_cover_a_pool_volume_of_that_name(self):
