@@ -6,13 +6,14 @@ LABCTL := $(VENV)/python tests/lab/labctl
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 
-.PHONY: help bootstrap lab lab-down test lint sanity unit integration molecule molecule-site testbed-up testbed-down clean
+.PHONY: help bootstrap lab lab-down test lint sanity unit integration molecule molecule-early molecule-late molecule-site testbed-up testbed-down clean
 
 help:
 	@echo "make lab        bring up the lab hypervisor VMs and run playbooks/site.yml against them"
 	@echo "make lab-down   remove the lab VMs, their overlays and the lab network"
 	@echo "make test       every check CI runs (lint, sanity, unit, integration, molecule)"
 	@echo "make lint|sanity|unit|integration|molecule   one stage (after make bootstrap)"
+	@echo "make molecule-early|molecule-late   the scenarios without or with Ceph (make test splits them)"
 	@echo "make molecule-site   only the end-to-end site scenario (make test runs it with the others)"
 
 bootstrap:
@@ -32,7 +33,7 @@ lab-down: bootstrap
 test:
 	@tests/ci/run-tests.sh
 
-lint sanity unit integration molecule testbed-up testbed-down: bootstrap
+lint sanity unit integration molecule molecule-early molecule-late testbed-up testbed-down: bootstrap
 	@tests/ci/stages.sh $@
 
 # The whole site on one lab VM alone (make test and CI run it beside the role

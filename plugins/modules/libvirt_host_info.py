@@ -38,6 +38,15 @@ attributes:
   platform:
     support: full
     platforms: posix
+options:
+  domains:
+    description:
+      - Also read the domains defined on the host, in the same module run, returned in RV(domains) exactly
+        as M(kvmops.kvm.libvirt_domain_info) returns them (without their XML).
+      - For a role that places VMs on the topology it reads, this is one remote module run instead of two.
+    type: bool
+    default: false
+    version_added: 0.1.0
 requirements:
   - lxml
 notes:
@@ -50,6 +59,11 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Read the topology and the defined domains in one run
+  kvmops.kvm.libvirt_host_info:
+    domains: true
+  register: host_and_domains
+
 - name: Read the hypervisor's capabilities
   kvmops.kvm.libvirt_host_info:
   register: host_info
@@ -252,6 +266,14 @@ versions:
       description: Hypervisor version (QEMU's for C(qemu://) URIs); null when the driver has none.
       type: str
       sample: 7.2.22
+domains:
+  description:
+    - With O(domains=true), the domains defined on the host, sorted by name, each as
+      M(kvmops.kvm.libvirt_domain_info) returns it.
+  returned: when O(domains=true)
+  type: list
+  elements: dict
+  sample: [{name: web1, active: true, state: running, managed: true}]
 """
 
 # Imports follow the documentation blocks, as validate-modules requires (E402 is
@@ -262,11 +284,15 @@ from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsEr
 from ansible_collections.kvmops.kvm.plugins.module_utils._host_caps import HAS_LXML, LXML_IMPORT_ERROR
 from ansible_collections.kvmops.kvm.plugins.module_utils._host_info import gather_host_info
 from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt import HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR
+from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt_domain_info import gather_domain_info
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={"uri": {"type": "str", "default": "qemu:///system"}},
+        argument_spec={
+            "uri": {"type": "str", "default": "qemu:///system"},
+            "domains": {"type": "bool", "default": False},
+        },
         supports_check_mode=True,
     )
     if not HAS_LIBVIRT:
@@ -275,6 +301,9 @@ def main():
         module.fail_json(msg=missing_required_lib("lxml"), exception=LXML_IMPORT_ERROR)
     try:
         info = gather_host_info(module.params["uri"])
+        if module.params["domains"]:
+            # The same read libvirt_domain_info makes, so the two return the same shape.
+            info["domains"] = gather_domain_info(module.params["uri"])
     except KvmopsError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **info)

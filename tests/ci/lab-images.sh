@@ -18,8 +18,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 if [ $# -gt 0 ]; then
   scenarios=("$@")
 else
-  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' |
-    xargs -n1 basename | grep -v '^_' | sort)
+  mapfile -t scenarios < <(tests/ci/molecule-scenarios.sh all)
 fi
 mapfile -t variants < <(for s in "${scenarios[@]}"; do
   sed -n 's/^ *lab_variant: *\([a-z-]*\).*/\1/p' "molecule/$s/molecule.yml"

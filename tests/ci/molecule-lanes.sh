@@ -10,19 +10,24 @@
 # building the same image at once would waste minutes and race to publish it.
 #
 #   molecule-lanes.sh [SCENARIO...]     (default: every molecule/* but _shared)
-# Env: KVMOPS_MOLECULE_LANES (default 3). Logs: build/logs/molecule-<scenario>.log
+# Env: KVMOPS_MOLECULE_LANES (default 3); KVMOPS_MOLECULE_FAILED, the file
+# that lists the failed scenarios (default build/logs/molecule-failed.txt: two
+# runs side by side, as make test starts them, each need their own).
+# Logs: build/logs/molecule-<scenario>.log
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
 lanes=${KVMOPS_MOLECULE_LANES:-3}
+# Each task's start time and duration in the scenario logs: where a scenario's
+# minutes go is then read from any CI run's logs (docs/testing.md, Timings).
+export ANSIBLE_CALLBACKS_ENABLED=${ANSIBLE_CALLBACKS_ENABLED-ansible.posix.profile_tasks}
 logs=build/logs
 mkdir -p "$logs"
 
 if [ $# -gt 0 ]; then
   scenarios=("$@")
 else
-  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' |
-    xargs -n1 basename | grep -v '^_' | sort)
+  mapfile -t scenarios < <(tests/ci/molecule-scenarios.sh all)
 fi
 # Weights are about minutes / 4 of each scenario as measured on 2026-12-06
 # after the roles read once and write only what differs (issue 12), beside
@@ -64,8 +69,9 @@ tests/ci/lab-images.sh "${ordered[@]}" || { echo "molecule-lanes: lab images fai
 # cluster, so it is done once, here, before the lanes start: two prepare
 # steps doing it at the same time would each recreate it under the other.
 uses_ceph=no
+mapfile -t ceph_scenarios < <(tests/ci/molecule-scenarios.sh ceph)
 for s in "${ordered[@]}"; do
-  if grep -q ceph_on_lab.yml "molecule/$s"/*.yml; then uses_ceph=yes; fi
+  for c in "${ceph_scenarios[@]}"; do [ "$s" = "$c" ] && uses_ceph=yes; done
 done
 if [ "$uses_ceph" = yes ]; then
   echo "molecule-lanes: test bed Ceph onto the lab bridge"
@@ -73,7 +79,7 @@ if [ "$uses_ceph" = yes ]; then
   tests/testbed/ceph-on-lab.sh
 fi
 
-failed_list="$logs/molecule-failed.txt"
+failed_list=${KVMOPS_MOLECULE_FAILED:-$logs/molecule-failed.txt}
 : >"$failed_list"
 
 run_lane() {

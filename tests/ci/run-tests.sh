@@ -33,10 +33,10 @@ run_stage() {
   rc=$?
   local took=$(( $(date +%s) - start ))
   if [ $rc -eq 0 ]; then
-    summary+=("$(printf 'stage %-13s PASS %5ss' "$name" "$took")")
+    summary+=("$(printf 'stage %-14s PASS %5ss' "$name" "$took")")
     passed=$((passed + 1))
   else
-    summary+=("$(printf 'stage %-13s FAIL %5ss (exit %s)' "$name" "$took" "$rc")")
+    summary+=("$(printf 'stage %-14s FAIL %5ss (exit %s)' "$name" "$took" "$rc")")
     failed=$((failed + 1))
     why+=("--- $name:" "$(python3 tests/ci/why_failed.py "$name" "$logs/ci-$name.log" 8)")
   fi
@@ -58,7 +58,7 @@ finish() {
 t0=$(date +%s)
 printf '\n===== stage bootstrap =====\n'
 if bash tests/ci/bootstrap.sh; then
-  summary+=("$(printf 'stage %-13s PASS %5ss' bootstrap "$(( $(date +%s) - t0 ))")")
+  summary+=("$(printf 'stage %-14s PASS %5ss' bootstrap "$(( $(date +%s) - t0 ))")")
   passed=$((passed + 1))
 else
   summary+=("stage bootstrap     FAIL")
@@ -67,7 +67,7 @@ else
 fi
 
 # The lab images Molecule needs are built in the background while lint,
-# sanity, unit and integration run (on a cold machine that is 8-10 min of
+# sanity, unit, the test bed's start-up and integration run (on a cold machine that is 8-10 min of
 # building, mostly one core and the package mirror); the molecule stage waits
 # for it. Warm, it finds them cached in a second.
 bash tests/ci/lab-images.sh >"$logs/ci-lab-images.log" 2>&1 &
@@ -85,13 +85,57 @@ wait_for_images() {
   [ $rc -eq 0 ] || echo "lab images: background build failed (rc $rc); the molecule stage tries again"
 }
 
-run_stage lint
-run_stage sanity
-run_stage unit
+# Stages that run beside others write only to their logs; their output and
+# summary lines follow when they are collected.
+background_results="$logs/ci-background.results"
+: >"$background_results"
+run_quietly() {
+  local name start rc
+  for name in "$@"; do
+    start=$(date +%s)
+    bash tests/ci/stages.sh "$name" >"$logs/ci-$name.log" 2>&1
+    rc=$?
+    echo "$name $rc $(( $(date +%s) - start ))" >>"$background_results"
+  done
+}
+collect() {
+  local pid=$1 beside=$2 name rc took
+  shift 2
+  wait "$pid"
+  for name in "$@"; do
+    read -r _ rc took < <(grep "^$name " "$background_results")
+    printf '\n===== stage %s (ran beside %s) =====\n' "$name" "$beside"
+    cat "$logs/ci-$name.log"
+    if [ "${rc:-1}" -eq 0 ]; then
+      summary+=("$(printf 'stage %-14s PASS %5ss' "$name" "$took")")
+      passed=$((passed + 1))
+    else
+      summary+=("$(printf 'stage %-14s FAIL %5ss (exit %s)' "$name" "${took:-?}" "${rc:-none}")")
+      failed=$((failed + 1))
+      why+=("--- $name:" "$(python3 tests/ci/why_failed.py "$name" "$logs/ci-$name.log" 8)")
+    fi
+  done
+}
+
+# lint, sanity and unit need no daemon and keep the CPU busy; the test bed's
+# start-up and integration mostly wait on libvirt, OVS and Ceph (load about 1
+# on two cores). So the three run one after another beside them.
+run_quietly lint sanity unit &
+static_pid=$!
+
 if run_stage testbed-up; then
+  # The Molecule scenarios that do not use Ceph start now, in two lanes,
+  # beside integration (tests/ci/stages.sh, stage_molecule_early); the
+  # ones that do follow integration.
+  run_quietly molecule-early &
+  early_pid=$!
   run_stage integration
+  collect "$static_pid" "the test bed and integration" lint sanity unit
   wait_for_images
-  run_stage molecule
+  run_stage molecule-late
+  collect "$early_pid" "integration and molecule-late" molecule-early
+else
+  collect "$static_pid" "the test bed" lint sanity unit
 fi
 wait_for_images
 # Always stop what we started, in the order the test bed needs.

@@ -43,6 +43,24 @@ stage_molecule() {
   tests/ci/molecule-lanes.sh
 }
 
+# make test splits them in two (tests/ci/run-tests.sh). The scenarios that do
+# not use Ceph run in two lanes beside integration, which keeps about one of
+# the two cores busy: measured 2026-12-06, the three lanes of Molecule alone
+# kept both cores busy the whole stage, so the idle core during integration
+# was the only spare CPU. Those that use Ceph (site, kvm_guests) follow
+# integration, whose Ceph tests stop a monitor and restart the cluster.
+stage_molecule_early() {
+  mapfile -t early < <(tests/ci/molecule-scenarios.sh no-ceph)
+  KVMOPS_MOLECULE_LANES=2 KVMOPS_MOLECULE_FAILED=build/logs/molecule-early-failed.txt \
+    tests/ci/molecule-lanes.sh "${early[@]}"
+}
+
+stage_molecule_late() {
+  mapfile -t late < <(tests/ci/molecule-scenarios.sh ceph)
+  KVMOPS_MOLECULE_LANES=2 KVMOPS_MOLECULE_FAILED=build/logs/molecule-late-failed.txt \
+    tests/ci/molecule-lanes.sh "${late[@]}"
+}
+
 stage_testbed_down() {
   # The lab bridge, apt proxy and overlay pool go too, unless lab VMs
   # (`make lab`) still use them. Order: what uses Ceph and Ceph itself first

@@ -103,8 +103,10 @@ def main(argv):
     stage, stage_log = argv[1], argv[2]
     limit = int(argv[3]) if len(argv) > 3 else 10
     out = []
-    if stage == "molecule":
-        failed = Path("build/logs/molecule-failed.txt")
+    if stage.startswith("molecule"):
+        # molecule-lanes.sh's list of failed scenarios: molecule-failed.txt for
+        # `make molecule`, molecule-early-failed.txt for make test's stage molecule-early...
+        failed = Path(f"build/logs/{stage}-failed.txt")
         names = failed.read_text().split() if failed.exists() else []
         for name in names:
             out.append(f"molecule {name} FAILED (build/logs/molecule-{name}.log)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -380,3 +381,45 @@ def test_role_with_a_wrong_key_fails_clearly_and_leaves_nothing_half_made(marker
     assert not secret_exists(uri, MARKER_USAGE)
     assert virsh(uri, "pool-info", MARKER_POOL, check=False).returncode != 0
     assert wrong not in checked.stdout + unchecked.stdout + log.read_text()
+
+
+def task_outcome(stdout, task):
+    """The first result line (ok/changed/skipping/failed/fatal) after the task's header."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"TASK [kvmops.kvm.kvm_ceph : {task}]"))
+    outcome = re.compile(r"(ok|changed|skipping|failed|fatal):")
+    return next(line.split(":", 1)[0] for line in lines[start + 1 :] if outcome.match(line))
+
+
+def test_the_pool_listing_of_the_read_stands_only_while_the_files_stay(marker_setup, ceph, tmp_path):
+    """A converged host is not listed twice; a changed keyring is listed again and refused."""
+    log = tmp_path / "ansible.log"
+    skip = ["--skip-tags", "kvm_ceph_packages"]
+    ceph.ceph(
+        "auth", "get-or-create", f"client.{MARKER_CLIENT}", "mon", "profile rbd", "osd", f"profile rbd pool={ceph.pool}"
+    )
+    right = ceph.ceph("auth", "get-key", f"client.{MARKER_CLIENT}").stdout.strip()
+    from_env = {
+        "kvm_ceph_fetch_key": False,
+        "kvm_ceph_client_key": "{{ lookup('ansible.builtin.env', 'KVMOPS_IT_MARKER') }}",
+    }
+    path = playbook(tmp_path / "key.yml", role_play(ceph, **from_env))
+    listing = "check | List the pool as the client"
+
+    first = ansible(path, log, *skip, env_extra={"KVMOPS_IT_MARKER": right})
+    assert first.returncode == 0, first.stdout[-3000:]
+    # No keyring yet when the read ran: the listing is made after the files.
+    assert task_outcome(first.stdout, listing) == "ok"
+
+    again = ansible(path, log, *skip, env_extra={"KVMOPS_IT_MARKER": right})
+    assert again.returncode == 0, again.stdout[-3000:]
+    # The read's listing stands: same files, nothing installed.
+    assert task_outcome(again.stdout, listing) == "skipping"
+    assert task_outcome(again.stdout, "check | Fail unless the client could list the pool") == "ok"
+
+    # The read still lists fine with the old keyring, but the keyring changes: listed again, refused.
+    wrong = run("ceph-authtool", "--gen-print-key").stdout.strip()
+    refused = ansible(path, log, *skip, env_extra={"KVMOPS_IT_MARKER": wrong})
+    assert refused.returncode != 0
+    assert task_outcome(refused.stdout, listing) == "ok"
+    assert f"client.{MARKER_CLIENT} cannot list Ceph pool {ceph.pool}" in refused.stdout

@@ -142,6 +142,17 @@ def test_listing_contains_the_test_domains_sorted(listing):
     assert {OFF, RUN, TRANSIENT} <= set(names)
 
 
+def test_host_info_reads_the_same_domains_in_its_one_run(domains, listing, run_module):
+    """kvm_guests reads topology and domains with one libvirt_host_info run (domains: true)."""
+    result = run_module("kvmops.kvm.libvirt_host_info", {"uri": domains, "domains": True})
+    assert result.rc == 0, result.result.get("msg", result.stdout)
+    assert result.result["numa_cells"], "the host part of the read is missing"
+    ours = {name: entry for name, entry in by_name(result.result).items() if name in (OFF, RUN, TRANSIENT)}
+    assert ours == {name: by_name(listing)[name] for name in (OFF, RUN, TRANSIENT)}
+    without = run_module("kvmops.kvm.libvirt_host_info", {"uri": domains})
+    assert "domains" not in without.result
+
+
 def test_state_and_flags_match_virsh(domains, listing):
     found = by_name(listing)
     for name in (OFF, RUN, TRANSIENT):
