@@ -6,8 +6,10 @@
 # scenario is waiting (SSH round trips, reboots, the connection guard's
 # rollback timers, Ceph), so three lanes on this two-core machine kind finish
 # sooner than two.
-# The lab images the scenarios need are built first, one at a time: two lanes
-# building the same image at once would waste minutes and race to publish it.
+# Each lane makes sure of its scenario's lab image just before the scenario
+# (tests/ci/lab-images.sh): a cached one is found in a second; one still being
+# built (by make test's background builder or another lane) is waited for,
+# because tests/lab/kvmlab/image.py builds one image at a time under a lock.
 #
 #   molecule-lanes.sh [SCENARIO...]     (default: every molecule/* but _shared)
 # Env: KVMOPS_MOLECULE_LANES (default 3); KVMOPS_MOLECULE_FAILED, the file
@@ -29,19 +31,19 @@ if [ $# -gt 0 ]; then
 else
   mapfile -t scenarios < <(tests/ci/molecule-scenarios.sh all)
 fi
-# Weights are about minutes / 4 of each scenario as measured on 2026-12-06
-# after the roles read once and write only what differs (issue 12), beside
-# other lab VMs (load 5-8): kvm_ovs 940 s (it reboots and waits out the
-# connection guard's rollback), kvm_host 808 s (installs QEMU and libvirt
-# under TCG), kvm_guests 667 s, kvm_hardening_selinux 252 s, kvm_tuning
-# 223 s; site (every role, then the guests: --check on the fresh host,
-# converge, changed=0 rerun, --check on the converged host, testinfra, which
-# since issue 12 also holds the former kvm_hardening and kvm_ceph scenarios'
-# checks) about 950 s.
+# Weights follow each scenario's lane time in make test of 2026-12-06 (three
+# or four lab VMs beside integration; ansible.posix.profile_tasks in the
+# logs shows where it goes): site about 1400 s (every role, two nested guests,
+# testinfra and --check on the converged host), kvm_ovs about 1000 s (the
+# reboot and the connection guard's rollback waits), kvm_host about 720 s
+# (the bare-image install), kvm_guests about 850 s, kvm_hardening_selinux
+# about 430 s, kvm_tuning about 230 s. site gets a lane of its own: it is the
+# longest, so every minute it waits for another scenario is a minute of CI.
 # Each scenario, heaviest first, goes to the lane with the least weight so far.
 weight() {
   case $1 in
-    site | kvm_ovs) echo 4 ;;
+    site) echo 7 ;;
+    kvm_ovs) echo 4 ;;
     kvm_host | kvm_guests) echo 3 ;;
     kvm_tuning | kvm_hardening_selinux) echo 1 ;;
     *) echo 3 ;;
@@ -59,10 +61,6 @@ for i in "${!ordered[@]}"; do
   lane_of[i]=$best
   load[best]=$(( load[best] + $(weight "${ordered[$i]}") ))
 done
-
-# Every lab_variant any scenario uses, built (or found in the cache) up front.
-echo "molecule-lanes: lab images"
-tests/ci/lab-images.sh "${ordered[@]}" || { echo "molecule-lanes: lab images failed" >&2; exit 1; }
 
 # Scenarios whose VMs use Ceph (molecule/_shared/ceph_on_lab.yml) need the
 # test bed's cluster bound to the lab bridge. Moving it there recreates the
@@ -87,6 +85,14 @@ run_lane() {
   shift
   for s in "$@"; do
     start=$(date +%s)
+    # This scenario's image only, found in the cache or waited for: on a cold
+    # machine a lane whose image is built starts while the others are still
+    # being built (image.py's build lock keeps two builds of one image apart).
+    if ! tests/ci/lab-images.sh "$s" >>"$logs/molecule-$s.images.log" 2>&1; then
+      echo "molecule-lanes: lane $lane: $s FAIL (lab image, log: $logs/molecule-$s.images.log)"
+      echo "$s" >>"$failed_list"
+      continue
+    fi
     if molecule test -s "$s" >"$logs/molecule-$s.log" 2>&1; then
       echo "molecule-lanes: lane $lane: $s PASS $(( $(date +%s) - start ))s"
     else

@@ -66,10 +66,10 @@ else
   finish
 fi
 
-# The lab images Molecule needs are built in the background while lint,
-# sanity, unit, the test bed's start-up and integration run (on a cold machine that is 8-10 min of
-# building, mostly one core and the package mirror); the molecule stage waits
-# for it. Warm, it finds them cached in a second.
+# The lab images Molecule needs are built in the background from here (on a
+# cold machine 6-10 min of building, mostly one core and the package mirror);
+# each Molecule lane waits only for its own scenario's image (image.py builds
+# one at a time under a lock). Warm, they are found cached in a second.
 bash tests/ci/lab-images.sh >"$logs/ci-lab-images.log" 2>&1 &
 images_pid=$!
 images_waited=no
@@ -80,9 +80,9 @@ wait_for_images() {
   wait "$images_pid" || rc=$?
   printf '\n===== lab images (built beside the stages above) =====\n'
   cat "$logs/ci-lab-images.log"
-  # A failure here is not a stage of its own: the molecule stage builds
+  # A failure here is not a stage of its own: each Molecule lane builds
   # what is missing again and fails with the reason.
-  [ $rc -eq 0 ] || echo "lab images: background build failed (rc $rc); the molecule stage tries again"
+  [ $rc -eq 0 ] || echo "lab images: background build failed (rc $rc); the Molecule lanes tried again"
 }
 
 # Stages that run beside others write only to their logs; their output and
@@ -117,23 +117,23 @@ collect() {
   done
 }
 
-# lint, sanity and unit need no daemon and keep the CPU busy; the test bed's
-# start-up and integration mostly wait on libvirt, OVS and Ceph (load about 1
-# on two cores). So the three run one after another beside them.
+# The machine has two cores and every stage below is bound by them (measured
+# 2026-12-06: three Molecule lanes alone keep both busy; integration keeps
+# about one). So nothing waits for what it does not need: lint, sanity and
+# unit run beside the test bed's start-up and integration; every Molecule
+# scenario starts with integration, in three lanes (the test bed's Ceph is
+# bound to the lab bridge first, where lab VMs and integration both reach
+# it); the one integration test that stops a Ceph daemon runs after them.
 run_quietly lint sanity unit &
 static_pid=$!
 
-if run_stage testbed-up; then
-  # The Molecule scenarios that do not use Ceph start now, in two lanes,
-  # beside integration (tests/ci/stages.sh, stage_molecule_early); the
-  # ones that do follow integration.
-  run_quietly molecule-early &
-  early_pid=$!
-  run_stage integration
+if run_stage testbed-up-lab; then
+  run_quietly molecule &
+  molecule_pid=$!
+  run_stage integration-shared
   collect "$static_pid" "the test bed and integration" lint sanity unit
-  wait_for_images
-  run_stage molecule-late
-  collect "$early_pid" "integration and molecule-late" molecule-early
+  collect "$molecule_pid" "integration" molecule
+  run_stage integration-ceph-stop
 else
   collect "$static_pid" "the test bed" lint sanity unit
 fi

@@ -33,32 +33,37 @@ stage_testbed_up() {
   tests/testbed/all.sh start
 }
 
+# For make test: the Molecule scenarios that use Ceph run from the start,
+# beside integration, so the cluster is bound to the lab bridge (where lab VMs
+# reach it) before either starts; moving it later would recreate it under them.
+stage_testbed_up_lab() {
+  # libvirtd first: the lab bridge's overlay pool is defined through it. Ceph
+  # is then made on the bridge's address directly, not on 127.0.0.1 and again.
+  tests/testbed/libvirt.sh start
+  python tests/lab/labctl net-up
+  tests/testbed/ovs.sh start
+  tests/testbed/ceph-on-lab.sh
+}
+
 stage_integration() {
   pytest -q tests/integration
+}
+
+# make test splits integration in two (tests/ci/run-tests.sh): everything but
+# the tests that stop a Ceph daemon runs beside the Molecule scenarios, which
+# use the same cluster from their lab VMs; those few run after them.
+stage_integration_shared() {
+  pytest -q -m "not stops_ceph" tests/integration
+}
+
+stage_integration_ceph_stop() {
+  pytest -q -m stops_ceph tests/integration
 }
 
 # Every scenario, in lanes side by side (tests/ci/molecule-lanes.sh): under TCG a lab
 # VM keeps a core busy only part of the time, so one after another would take longer.
 stage_molecule() {
   tests/ci/molecule-lanes.sh
-}
-
-# make test splits them in two (tests/ci/run-tests.sh). The scenarios that do
-# not use Ceph run in two lanes beside integration, which keeps about one of
-# the two cores busy: measured 2026-12-06, the three lanes of Molecule alone
-# kept both cores busy the whole stage, so the idle core during integration
-# was the only spare CPU. Those that use Ceph (site, kvm_guests) follow
-# integration, whose Ceph tests stop a monitor and restart the cluster.
-stage_molecule_early() {
-  mapfile -t early < <(tests/ci/molecule-scenarios.sh no-ceph)
-  KVMOPS_MOLECULE_LANES=2 KVMOPS_MOLECULE_FAILED=build/logs/molecule-early-failed.txt \
-    tests/ci/molecule-lanes.sh "${early[@]}"
-}
-
-stage_molecule_late() {
-  mapfile -t late < <(tests/ci/molecule-scenarios.sh ceph)
-  KVMOPS_MOLECULE_LANES=2 KVMOPS_MOLECULE_FAILED=build/logs/molecule-late-failed.txt \
-    tests/ci/molecule-lanes.sh "${late[@]}"
 }
 
 stage_testbed_down() {

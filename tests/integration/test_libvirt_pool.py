@@ -226,6 +226,7 @@ def test_monitors_down_fail_within_a_bounded_time_naming_monitor_and_pool(libvir
     print(f"monitors down: failed after {elapsed:.2f} s (whole ansible-playbook run)")
 
 
+@pytest.mark.stops_ceph
 def test_stopped_monitor_under_an_active_pool_fails_volume_and_refresh_fast(
     libvirtd, ceph, secret, run_module, stopped_monitor_after_pool
 ):
