@@ -31,19 +31,17 @@ if [ $# -gt 0 ]; then
 else
   mapfile -t scenarios < <(tests/ci/molecule-scenarios.sh all)
 fi
-# Weights follow each scenario's lane time in make test of 2026-12-06 (three
-# or four lab VMs beside integration; ansible.posix.profile_tasks in the
-# logs shows where it goes): site about 1400 s (every role, two nested guests,
-# testinfra and --check on the converged host), kvm_ovs about 1000 s (the
-# reboot and the connection guard's rollback waits), kvm_host about 720 s
-# (the bare-image install), kvm_guests about 850 s, kvm_hardening_selinux
-# about 430 s, kvm_tuning about 230 s. site gets a lane of its own: it is the
-# longest, so every minute it waits for another scenario is a minute of CI.
+# Weights are about minutes / 4 of each scenario's lane time in make test of
+# 2026-12-06 (three lanes, load 4-5; ansible.posix.profile_tasks in the logs
+# shows where it goes): kvm_ovs about 1150 s before its prepare took one
+# host_files run (about 5 min less), site about 1500 s before it dropped its
+# fresh-VM --check (about 570 s less), kvm_guests about 700 s, kvm_host about
+# 700 s (the bare-image install), kvm_hardening_selinux about 390 s,
+# kvm_tuning about 200 s.
 # Each scenario, heaviest first, goes to the lane with the least weight so far.
 weight() {
   case $1 in
-    site) echo 7 ;;
-    kvm_ovs) echo 4 ;;
+    site | kvm_ovs) echo 4 ;;
     kvm_host | kvm_guests) echo 3 ;;
     kvm_tuning | kvm_hardening_selinux) echo 1 ;;
     *) echo 3 ;;

@@ -33,31 +33,8 @@ stage_testbed_up() {
   tests/testbed/all.sh start
 }
 
-# For make test: the Molecule scenarios that use Ceph run from the start,
-# beside integration, so the cluster is bound to the lab bridge (where lab VMs
-# reach it) before either starts; moving it later would recreate it under them.
-stage_testbed_up_lab() {
-  # libvirtd first: the lab bridge's overlay pool is defined through it. Ceph
-  # is then made on the bridge's address directly, not on 127.0.0.1 and again.
-  tests/testbed/libvirt.sh start
-  python tests/lab/labctl net-up
-  tests/testbed/ovs.sh start
-  tests/testbed/ceph-on-lab.sh
-}
-
 stage_integration() {
   pytest -q tests/integration
-}
-
-# make test splits integration in two (tests/ci/run-tests.sh): everything but
-# the tests that stop a Ceph daemon runs beside the Molecule scenarios, which
-# use the same cluster from their lab VMs; those few run after them.
-stage_integration_shared() {
-  pytest -q -m "not stops_ceph" tests/integration
-}
-
-stage_integration_ceph_stop() {
-  pytest -q -m stops_ceph tests/integration
 }
 
 # Every scenario, in lanes side by side (tests/ci/molecule-lanes.sh): under TCG a lab
