@@ -25,7 +25,12 @@ def test_check_diff_on_converged_host_changes_nothing():
     cmd = [str(playbook), "-i", inventory, str(SCENARIO / "converge.yml"), "--check", "--diff"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    report = json.loads(proc.stdout)
+    # The JSON report starts at the first line that opens an object; anything
+    # another callback printed around it is skipped.
+    start = next((i for i, line in enumerate(proc.stdout.splitlines(keepends=True)) if line.startswith("{")), None)
+    assert start is not None, proc.stdout[-4000:]
+    text = "".join(proc.stdout.splitlines(keepends=True)[start:])
+    report = json.JSONDecoder().raw_decode(text)[0]
     would_change = [
         f"{host}: {task['task']['name']}"
         for play in report["plays"]
