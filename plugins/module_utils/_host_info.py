@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ansible_collections.kvmops.kvm.plugins.module_utils import _host_caps as caps
 from ansible_collections.kvmops.kvm.plugins.module_utils._host_sysfs import read_host_sysfs
-from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt import libvirt_connection
 
 # When capabilities list no page sizes at all, the x86/arm64 default.
 DEFAULT_BASE_PAGE_KIB = 4
@@ -52,17 +51,14 @@ def build_host_info(parsed, versions, free_pages, cells_free_kib, node_memory, s
     }
 
 
-def gather_host_info(uri):
-    """Connect read-only to ``uri``, read everything, return the module's result keys.
-
-    Raises KvmopsError naming the URI when libvirt fails.
-    """
-    with libvirt_connection(uri, readonly=True) as conn:
-        parsed = caps.parse_capabilities(conn.capabilities_xml())
-        cell_ids = [cell["id"] for cell in parsed["numa_cells"]]
-        page_sizes = sorted({p["size_kib"] for c in parsed["numa_cells"] for p in c["pages"]})
-        free_pages = conn.free_pages(cell_ids, page_sizes)
-        cells_free_kib = conn.cells_free_memory_kib(cell_ids)
-        node_memory = conn.node_memory_kib()
-        versions = conn.versions()
+def read_host_info(conn):
+    """The module's result keys, read on an open LibvirtConnection (libvirt_host_info
+    reads the domains on the same one with ``domains: true``)."""
+    parsed = caps.parse_capabilities(conn.capabilities_xml())
+    cell_ids = [cell["id"] for cell in parsed["numa_cells"]]
+    page_sizes = sorted({p["size_kib"] for c in parsed["numa_cells"] for p in c["pages"]})
+    free_pages = conn.free_pages(cell_ids, page_sizes)
+    cells_free_kib = conn.cells_free_memory_kib(cell_ids)
+    node_memory = conn.node_memory_kib()
+    versions = conn.versions()
     return build_host_info(parsed, versions, free_pages, cells_free_kib, node_memory, read_host_sysfs())

@@ -176,6 +176,11 @@ def gather_domain_info(uri, name=None, include_xml=False, must_exist=False, mana
     """
     with libvirt_connection(uri, readonly=True) as conn:
         all_reads = read_domains(conn, name, must_exist)
+    return domain_entries(all_reads, include_xml, managed_only)
+
+
+def domain_entries(all_reads, include_xml=False, managed_only=False):
+    """read_domains' reads → the module's ``domains`` list (pure)."""
     domains = []
     for reads in all_reads:
         try:

@@ -282,9 +282,13 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kvmops.kvm.plugins.module_utils._errors import KvmopsError
 from ansible_collections.kvmops.kvm.plugins.module_utils._host_caps import HAS_LXML, LXML_IMPORT_ERROR
-from ansible_collections.kvmops.kvm.plugins.module_utils._host_info import gather_host_info
-from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt import HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR
-from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt_domain_info import gather_domain_info
+from ansible_collections.kvmops.kvm.plugins.module_utils._host_info import read_host_info
+from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt import (
+    HAS_LIBVIRT,
+    LIBVIRT_IMPORT_ERROR,
+    libvirt_connection,
+)
+from ansible_collections.kvmops.kvm.plugins.module_utils._libvirt_domain_info import domain_entries, read_domains
 
 
 def main():
@@ -300,10 +304,13 @@ def main():
     if not HAS_LXML:
         module.fail_json(msg=missing_required_lib("lxml"), exception=LXML_IMPORT_ERROR)
     try:
-        info = gather_host_info(module.params["uri"])
-        if module.params["domains"]:
+        # One read-only connection for both reads.
+        with libvirt_connection(module.params["uri"], readonly=True) as conn:
+            info = read_host_info(conn)
             # The same read libvirt_domain_info makes, so the two return the same shape.
-            info["domains"] = gather_domain_info(module.params["uri"])
+            reads = read_domains(conn) if module.params["domains"] else None
+        if reads is not None:
+            info["domains"] = domain_entries(reads)
     except KvmopsError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **info)
