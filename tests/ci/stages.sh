@@ -33,8 +33,13 @@ stage_testbed_up() {
   tests/testbed/all.sh start
 }
 
+# Two workers, whole files each (tests/integration/conftest.py says why that
+# is safe), then the test that stops the test bed's Ceph monitor on its own,
+# while no other test uses Ceph. The slowest tests are listed in the log so
+# the next cut is read, not guessed.
 stage_integration() {
-  pytest -q tests/integration
+  pytest -q -n 2 --dist loadfile --durations=25 -m "not stops_ceph" tests/integration &&
+    pytest -q -m stops_ceph tests/integration
 }
 
 # Every scenario, in lanes side by side (tests/ci/molecule-lanes.sh): under TCG a lab

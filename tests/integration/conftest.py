@@ -36,6 +36,19 @@ PLAYBOOK_TIMEOUT = 300
 _tool = ansible_tool
 
 
+# --- two workers (pytest-xdist, --dist loadfile) ----------------------------------
+# Alone, integration kept one of this machine's two cores idle most of its
+# ~700 s (a sampler of 2026-12-06: 860 busy core-s in 780 s): each test waits
+# on one ansible-playbook, libvirtd or a TCG boot at a time. tests/ci/stages.sh
+# runs two workers, each taking whole files: a file's module fixtures make and
+# remove objects under a name prefix of its own (kvmops-it-dom-, kvmops-it-vol,
+# kvit-, /var/lib/kvmops-it/<file>), so two files never touch the same
+# object, and its tests keep their order. (--dist loadgroup would let files
+# share a worker, but xdist 3.8 cannot group under pytest 9: it renames a
+# node id pytest 9 no longer reads.) The one test that stops the test bed's
+# Ceph monitor (marker stops_ceph) runs after the two workers, alone.
+
+
 @dataclass
 class TaskResult:
     """One task's result as the JSON callback reports it for localhost."""

@@ -58,8 +58,9 @@ def drop_pool(uri, name):
             rows = virsh(uri, "vol-list", name).stdout.splitlines()[2:]
             for row in rows:
                 # Only this file's volumes: an rbd pool shows every image of the
-                # test bed's Ceph pool, and lab guests' disks may live there too.
-                if row.split() and row.split()[0].startswith("kvmops-it-"):
+                # test bed's Ceph pool, where other files' tests (running beside
+                # this one in another worker) and lab guests keep disks too.
+                if row.split() and row.split()[0].startswith("kvmops-it-pool-"):
                     virsh(uri, "vol-delete", "--pool", name, row.split()[0], check=False)
             virsh(uri, "pool-destroy", name, check=False)
         virsh(uri, "pool-undefine", name, check=False)
