@@ -118,8 +118,8 @@ collect() {
 }
 
 # lint, sanity and unit need no daemon and run one after another beside the
-# test bed's start-up and integration (measured 2026-12-06: integration alone
-# leaves CPU to spare; they passed there). The Molecule scenarios follow
+# test bed's start-up and integration (about 150 s of one core; integration's
+# two workers leave some CPU idle while they wait on daemons). The Molecule scenarios follow
 # integration rather than run beside it: tried beside it on 2026-12-06, both
 # kept the two cores busy, integration took 1459 s instead of about 620 s and
 # the whole run got longer, not shorter (docs/testing.md, Timings).

@@ -26,12 +26,10 @@ def test_check_diff_on_converged_host_changes_nothing():
     cmd = [str(playbook), "-i", inventory, str(SCENARIO / "converge.yml"), "--check", "--diff"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    # The JSON report starts at the first line that opens an object; anything
-    # another callback printed around it is skipped.
-    start = next((i for i, line in enumerate(proc.stdout.splitlines(keepends=True)) if line.startswith("{")), None)
-    assert start is not None, proc.stdout[-4000:]
-    text = "".join(proc.stdout.splitlines(keepends=True)[start:])
-    report = json.JSONDecoder().raw_decode(text)[0]
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(f"ansible-playbook printed no JSON report:\n{proc.stdout[-4000:]}") from None
     would_change = [
         f"{host}: {task['task']['name']}"
         for play in report["plays"]
