@@ -18,7 +18,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STEP = re.compile(r"(?:➜|>)\s*([a-z_]+)(?:\]|:|\s*$)")
 BOX = re.compile(r"^\s*│ ?")
 TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.*)\]")
-FATAL = re.compile(r"^(?:fatal|failed): \[([^\]]+)\].*?FAILED! => (.*)$")
+# A host that stops answering is "fatal: [h]: UNREACHABLE! => ...", not FAILED!.
+FATAL = re.compile(r"^(?:fatal|failed): \[([^\]]+)\].*?(?:FAILED|UNREACHABLE)! => (.*)$")
 WIDTH = 220
 
 

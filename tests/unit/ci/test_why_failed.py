@@ -81,6 +81,22 @@ def test_plain_molecule_output_as_ci_prints_it(tmp_path):
     ]
 
 
+def test_an_unreachable_host_is_named_with_the_ssh_error(tmp_path):
+    text = (
+        "INFO     [kvm_x > prepare] Executing\n"
+        "TASK [kvm_x : config | Set the settings in qemu.conf] ****\n"
+        'fatal: [lab-1]: UNREACHABLE! => {"changed": false, "msg": "Failed to connect to the host via ssh: '
+        'ssh: connect to host 198.51.100.27 port 22: Connection timed out", "unreachable": true}\n'
+        "\n"
+        "PLAY RECAP ****\n"
+        "lab-1 : ok=14 changed=3 unreachable=1 failed=0\n"
+        "ERROR    [kvm_x > prepare] Executed: Failed\n"
+    )
+    lines = reasons(tmp_path, text)
+    assert lines[0] == "step prepare, task [kvm_x : config | Set the settings in qemu.conf] on lab-1:"
+    assert "Connection timed out" in lines[1]
+
+
 def test_pytest_stage_lists_failed_ids(tmp_path):
     log = tmp_path / "integration.log"
     log.write_text("....F\nFAILED tests/integration/test_a.py::test_b - boom\n1 failed, 4 passed\n")
