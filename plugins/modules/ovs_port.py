@@ -167,7 +167,7 @@ notes:
   - Adding a port for a NIC that does not exist succeeds in Open vSwitch (the port waits for the device);
     the module warns with the error C(ovs-vswitchd) recorded for the interface.
   - Moving a NIC that carries the address Ansible connects through into a bridge cuts that connection;
-    the M(kvmops.kvm.kvm_ovs) role guards against that.
+    the P(kvmops.kvm.kvm_ovs#role) role guards against that.
 seealso:
   - module: kvmops.kvm.ovs_bridge
   - module: kvmops.kvm.ovs_info
