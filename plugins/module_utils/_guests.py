@@ -279,8 +279,13 @@ def _yaml_text(value, header=""):
         return str(value)
     import yaml  # on the controller (filters), where ansible-core guarantees PyYAML
 
+    # Sorted keys: the text must not depend on the order the inventory source
+    # gives. AWX keeps inventories as JSON with sorted keys while a YAML file
+    # keeps its own order, so unsorted, a CLI run and an AWX job of the same
+    # inventory would each rewrite the other's seed (found by
+    # molecule/site/tests/test_awx_templates.py).
     try:
-        return header + yaml.safe_dump(_plain(value), default_flow_style=False, sort_keys=False)
+        return header + yaml.safe_dump(_plain(value), default_flow_style=False, sort_keys=True)
     except yaml.YAMLError as exc:
         # Never echo the value: user-data holds secrets.
         raise ValueError(f"cloud_init content cannot be written as YAML ({type(exc).__name__})") from None

@@ -12,6 +12,9 @@ stage_lint() {
   ruff format --check .
   yamllint --strict .
   ansible-lint --nocolor
+  # The docs markup resolves (M(), O(), P(...#role)); it must run from the
+  # collection's ansible_collections path, which make bootstrap links.
+  (cd .cache/collections/ansible_collections/kvmops/kvm && antsibull-docs lint-collection-docs --plugin-docs .)
 }
 
 # ansible-test wants the collection as a real directory under

@@ -177,6 +177,32 @@ def test_seed_specs_default_meta_data_and_remove_absent_seeds():
     assert spec["user_data"] == "#!/bin/sh\n" and spec["meta_data"] == "x: 1\n" and spec["network_config"] is None
 
 
+def test_seed_text_does_not_depend_on_the_inventory_key_order():
+    # A YAML inventory file keeps its own order; AWX hands the same inventory
+    # over as JSON with sorted keys. Both must give one seed, or a CLI run and
+    # an AWX job would each rewrite the other's.
+    def vm(user_data, network_config):
+        return {
+            "name": "o",
+            "vcpus": 1,
+            "memory": 64,
+            "cloud_init": {"user_data": user_data, "network_config": network_config},
+        }
+
+    as_written = vm(
+        {"users": [{"name": "ops", "lock_passwd": True}]},
+        {"version": 2, "ethernets": {"eth0": {"match": {"name": "en*"}, "addresses": ["203.0.113.9/24"]}}},
+    )
+    as_awx_sends = vm(
+        {"users": [{"lock_passwd": True, "name": "ops"}]},
+        {"ethernets": {"eth0": {"addresses": ["203.0.113.9/24"], "match": {"name": "en*"}}}, "version": 2},
+    )
+    written, sent = (guests.seed_specs([v], SETTINGS)[0] for v in (as_written, as_awx_sends))
+    assert written["user_data"] == sent["user_data"] == "#cloud-config\nusers:\n- lock_passwd: true\n  name: ops\n"
+    assert written["network_config"] == sent["network_config"]
+    assert written["network_config"].startswith("ethernets:\n")
+
+
 def test_domain_specs_from_a_real_placement():
     vms = [DB, WEB, OLD]
     placement = plan(CELLS_2, guests.placement_requests(vms), reserved_cpus=[0])
