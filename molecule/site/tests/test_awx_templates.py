@@ -14,6 +14,7 @@ tests/test_entry_points.py already runs twice on this host; their private
 data dirs are only prepared here (--prepare-only), to keep the lane short.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -29,8 +30,6 @@ HOST = "kvmlab-mol-site"
 
 @pytest.fixture(scope="module")
 def inventory():
-    import os
-
     return str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
 
 
